@@ -1,0 +1,184 @@
+"""The project document: network spec, data settings, training settings and the list of runs.
+
+It is the single source of truth. Views subscribe to its psygnal events and never hold their own
+copy of the state; edits that should be undoable go through the GUI's undo stack, which calls
+:meth:`ProjectDocument.set`. The file is JSON with a format name and version (see core.formats).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from psygnal import Signal
+
+from cnnstudio.core.fileio import atomic_write_text
+from cnnstudio.core.formats import read_json, upgrade
+from cnnstudio.core.paths import models_dir
+
+PROJECT_FORMAT = "cnnstudio-project"
+PROJECT_VERSION = 1
+PROJECT_SUFFIX = ".cnnproj"
+
+SECTIONS = ("network", "data", "training", "runs")
+
+
+def default_network() -> dict:
+    """The built-in default network: LeNet-5 from the bundled templates."""
+    data = read_json(models_dir() / "lenet5.json", "network template")
+    return data
+
+
+def default_data() -> dict:
+    return {"source": "digits", "path": "", "val_fraction": 0.2, "seed": 0, "augment": {}}
+
+
+def default_training() -> dict:
+    return {
+        "optimizer": "adam",
+        "lr": 0.001,
+        "weight_decay": 0.0,
+        "momentum": 0.9,
+        "batch_size": 64,
+        "epochs": 10,
+        "schedule": "none",
+        "early_stopping": 0,
+        "seed": 0,
+        "device": "auto",
+        "mixed_precision": False,
+    }
+
+
+class ProjectDocument:
+    """The open project. Emits ``changed(section)`` after every change of a section."""
+
+    changed = Signal(str)
+    dirty_changed = Signal(bool)
+    path_changed = Signal(object)
+    replaced = Signal()
+
+    def __init__(self) -> None:
+        self._state: dict[str, Any] = {}
+        self._path: Path | None = None
+        self._dirty = False
+        self._state = self._defaults()
+
+    @staticmethod
+    def _defaults() -> dict[str, Any]:
+        return {
+            "network": default_network(),
+            "data": default_data(),
+            "training": default_training(),
+            "runs": [],
+        }
+
+    # --- state -------------------------------------------------------------------------------
+    def get(self, section: str) -> Any:
+        """A deep copy of one section, safe to modify."""
+        self._check(section)
+        return copy.deepcopy(self._state[section])
+
+    def set(self, section: str, value: Any) -> None:
+        """Replace one section; marks the document dirty and emits ``changed``."""
+        self._check(section)
+        if value == self._state[section]:
+            return
+        self._state[section] = copy.deepcopy(value)
+        self._set_dirty(True)
+        self.changed.emit(section)
+
+    @property
+    def network(self) -> dict:
+        return self.get("network")
+
+    @property
+    def runs(self) -> list[dict]:
+        return self.get("runs")
+
+    def add_run(self, record: dict) -> None:
+        """Append a run record (``name``, ``path`` relative to the project folder, ...)."""
+        self.set("runs", [*self._state["runs"], copy.deepcopy(record)])
+
+    def run_dir(self, record: dict) -> Path:
+        """The absolute folder of a run record (relative paths are resolved beside the project)."""
+        path = Path(record["path"])
+        if not path.is_absolute() and self._path is not None:
+            path = self._path.parent / path
+        return path
+
+    def runs_root(self) -> Path:
+        """Where new runs of this project go: ``runs/`` beside the project file."""
+        from cnnstudio.core.paths import user_data_dir
+
+        base = self._path.parent if self._path is not None else user_data_dir()
+        return base / "runs"
+
+    @staticmethod
+    def _check(section: str) -> None:
+        if section not in SECTIONS:
+            raise KeyError(f"unknown project section {section!r}")
+
+    # --- dirty / path ------------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    def _set_dirty(self, value: bool) -> None:
+        if value != self._dirty:
+            self._dirty = value
+            self.dirty_changed.emit(value)
+
+    def mark_clean(self) -> None:
+        self._set_dirty(False)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def display_name(self) -> str:
+        return self._path.stem if self._path else "Untitled"
+
+    # --- files -------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"format": PROJECT_FORMAT, "version": PROJECT_VERSION, **copy.deepcopy(self._state)}
+
+    def new(self) -> None:
+        self._state = self._defaults()
+        self._path = None
+        self._set_dirty(False)
+        self.path_changed.emit(None)
+        self.replaced.emit()
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the project atomically to ``path`` (or its current path)."""
+        target = Path(path) if path is not None else self._path
+        if target is None:
+            raise ValueError("the project has no file yet; give a path")
+        atomic_write_text(target, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        if target != self._path:
+            self._path = target
+            self.path_changed.emit(target)
+        self._set_dirty(False)
+        return target
+
+    def load(self, path: str | Path) -> None:
+        """Replace the document with the project at ``path``.
+
+        Raises FormatError (a UserError) for a missing, corrupt or newer file; the document and
+        the file are left untouched then.
+        """
+        path = Path(path)
+        raw = read_json(path, "project file")
+        data = upgrade(raw, PROJECT_FORMAT, PROJECT_VERSION, source=f"The project file {path.name}")
+        state = self._defaults()
+        for section in SECTIONS:
+            if section in data:
+                state[section] = data[section]
+        self._state = state
+        self._path = path
+        self._set_dirty(False)
+        self.path_changed.emit(path)
+        self.replaced.emit()
