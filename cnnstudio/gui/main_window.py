@@ -7,7 +7,15 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -181,7 +189,7 @@ class MainWindow(QMainWindow):
         self.action_undo, self.action_redo = undo, redo
 
         view_menu = menu.addMenu("&View")
-        for name, action in self._actions.items():
+        for action in self._actions.values():
             view_menu.addAction(action)
         view_menu.addSeparator()
         self._add(view_menu, "Reset &Layout", self.reset_layout)

@@ -29,6 +29,43 @@ def _isolated_settings(qapp, tmp_path):
     yield
 
 
+class DialogRecorder:
+    """Stands in for modal dialogs in tests: records what would be shown, never blocks."""
+
+    def __init__(self):
+        self.shown: list[tuple[str, str, str]] = []  # (kind, title, text)
+
+    def texts(self, kind: str | None = None) -> list[str]:
+        return [text for k, _title, text in self.shown if kind is None or k == kind]
+
+
+@pytest.fixture(autouse=True)
+def dialogs(monkeypatch):
+    """No test may block on a modal dialog: message boxes answer at once (question -> Discard/No),
+    file dialogs are cancelled unless a test patches them. ``dialogs.shown`` lists what was shown."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    recorder = DialogRecorder()
+    button = QMessageBox.StandardButton
+
+    def message(kind, default):
+        def show(parent, title, text, *args, **kwargs):
+            recorder.shown.append((kind, title, text))
+            return default
+
+        return staticmethod(show)
+
+    monkeypatch.setattr(QMessageBox, "critical", message("critical", button.Ok))
+    monkeypatch.setattr(QMessageBox, "warning", message("warning", button.Ok))
+    monkeypatch.setattr(QMessageBox, "information", message("information", button.Ok))
+    monkeypatch.setattr(QMessageBox, "question", message("question", button.Discard))
+    monkeypatch.setattr(QMessageBox, "about", message("about", None))
+    for name in ("getOpenFileName", "getSaveFileName", "getOpenFileNames"):
+        monkeypatch.setattr(QFileDialog, name, staticmethod(lambda *a, **k: ("", "")))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: ""))
+    return recorder
+
+
 @pytest.fixture
 def ctx(qapp):
     from cnnstudio.gui.context import AppContext

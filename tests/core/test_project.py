@@ -1,0 +1,132 @@
+"""The project document and its file format (no Qt, no torch)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cnnstudio.core.errors import FormatError
+from cnnstudio.core.formats import register_migration, upgrade
+from cnnstudio.core.project import PROJECT_FORMAT, PROJECT_VERSION, ProjectDocument
+
+
+def test_default_project_holds_lenet5():
+    doc = ProjectDocument()
+    net = doc.network
+    assert net["name"] == "LeNet-5"
+    assert net["input"] == {"channels": 1, "height": 28, "width": 28}
+    assert not doc.dirty
+
+
+def test_set_marks_dirty_and_emits_once_per_change():
+    doc = ProjectDocument()
+    seen, dirty = [], []
+    doc.changed.connect(seen.append)
+    doc.dirty_changed.connect(dirty.append)
+    training = doc.get("training")
+    training["epochs"] = 3
+    doc.set("training", training)
+    doc.set("training", training)  # same value: no event
+    assert seen == ["training"]
+    assert dirty == [True]
+    assert doc.get("training")["epochs"] == 3
+
+
+def test_get_returns_a_copy():
+    doc = ProjectDocument()
+    net = doc.get("network")
+    net["layers"].clear()
+    assert doc.get("network")["layers"]
+
+
+def test_save_load_round_trip(tmp_path):
+    doc = ProjectDocument()
+    data = doc.get("data")
+    data["source"] = "shapes"
+    doc.set("data", data)
+    doc.add_run({"name": "run-1", "path": "runs/run-1"})
+    path = doc.save(tmp_path / "demo.cnnproj")
+    assert not doc.dirty
+    raw = json.loads(path.read_text())
+    assert raw["format"] == PROJECT_FORMAT and raw["version"] == PROJECT_VERSION
+    other = ProjectDocument()
+    other.load(path)
+    assert other.get("data")["source"] == "shapes"
+    assert other.runs == [{"name": "run-1", "path": "runs/run-1"}]
+    assert other.run_dir(other.runs[0]) == tmp_path / "runs" / "run-1"
+    assert other.display_name == "demo"
+    assert not list(tmp_path.glob(".*.tmp")), "the atomic save left a temporary file"
+
+
+def test_atomic_save_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
+    doc = ProjectDocument()
+    path = doc.save(tmp_path / "p.cnnproj")
+    before = path.read_text()
+    import cnnstudio.core.fileio as fileio
+
+    def boom(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", boom)
+    training = doc.get("training")
+    training["epochs"] = 99
+    doc.set("training", training)
+    with pytest.raises(OSError):
+        doc.save()
+    assert path.read_text() == before
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert doc.dirty
+
+
+def test_corrupt_file_gives_clear_error_and_is_untouched(tmp_path):
+    path = tmp_path / "broken.cnnproj"
+    path.write_text('{"format": "cnnstudio-project", "version": 1, "network": ')
+    doc = ProjectDocument()
+    with pytest.raises(FormatError, match="corrupt"):
+        doc.load(path)
+    assert path.read_text().endswith('"network": ')
+    assert doc.path is None
+
+
+def test_newer_version_is_refused(tmp_path):
+    path = tmp_path / "future.cnnproj"
+    path.write_text(json.dumps({"format": PROJECT_FORMAT, "version": PROJECT_VERSION + 1}))
+    with pytest.raises(FormatError, match="newer CNN Studio"):
+        ProjectDocument().load(path)
+
+
+def test_wrong_format_and_missing_file(tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"format": "something-else", "version": 1}))
+    with pytest.raises(FormatError, match="not a cnnstudio-project file"):
+        ProjectDocument().load(path)
+    with pytest.raises(FormatError, match="does not exist"):
+        ProjectDocument().load(tmp_path / "nope.cnnproj")
+
+
+def test_migrations_run_in_order():
+    @register_migration("test-format", 1)
+    def one_to_two(data):
+        data["b"] = data.pop("a") * 2
+        return data
+
+    @register_migration("test-format", 2)
+    def two_to_three(data):
+        data["c"] = data["b"] + 1
+        return data
+
+    out = upgrade({"format": "test-format", "version": 1, "a": 5}, "test-format", 3)
+    assert out == {"format": "test-format", "version": 3, "b": 10, "c": 11}
+    with pytest.raises(FormatError, match="no migration"):
+        upgrade({"format": "test-format", "version": 1, "a": 1}, "test-format", 5)
+
+
+def test_new_resets_everything(tmp_path):
+    doc = ProjectDocument()
+    doc.save(tmp_path / "x.cnnproj")
+    doc.add_run({"name": "r", "path": "runs/r"})
+    replaced = []
+    doc.replaced.connect(lambda: replaced.append(True))
+    doc.new()
+    assert doc.runs == [] and doc.path is None and not doc.dirty and replaced == [True]
