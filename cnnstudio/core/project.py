@@ -16,7 +16,6 @@ from psygnal import Signal
 
 from cnnstudio.core.fileio import atomic_write_text
 from cnnstudio.core.formats import read_json, upgrade
-from cnnstudio.core.paths import models_dir
 
 PROJECT_FORMAT = "cnnstudio-project"
 PROJECT_VERSION = 1
@@ -26,9 +25,10 @@ SECTIONS = ("network", "data", "training", "runs")
 
 
 def default_network() -> dict:
-    """The built-in default network: LeNet-5 from the bundled templates."""
-    data = read_json(models_dir() / "lenet5.json", "network template")
-    return data
+    """The built-in default network: LeNet-5 from the bundled templates, with defaults filled in."""
+    from cnnstudio.core.spec import load_spec
+
+    return load_spec("lenet5")
 
 
 def default_data() -> dict:
