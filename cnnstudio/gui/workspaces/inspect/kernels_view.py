@@ -1,0 +1,105 @@
+"""Learned kernels of every conv layer, and for a run how they changed over its checkpoints (epoch slider)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+
+from cnnstudio.gui.workspaces.inspect.image_view import ImageView
+
+
+class KernelsView(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.layer = QComboBox()
+        self.layer.setToolTip("The conv layer whose kernels are shown")
+        self.epoch = QSlider(Qt.Orientation.Horizontal)
+        self.epoch.setToolTip("Checkpoint of the run: how the kernels looked after each epoch")
+        self.epoch_label = QLabel()
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.grid = ImageView(minimum=160)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Layer:"))
+        row.addWidget(self.layer)
+        row.addWidget(QLabel("Epoch:"))
+        row.addWidget(self.epoch, 1)
+        row.addWidget(self.epoch_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.grid, 1)
+        self._current: dict = {}
+        self._snapshots: list = []
+        self._loaded_for = None
+        self._model = None
+        self.layer.currentIndexChanged.connect(lambda _i: self._draw())
+        self.epoch.valueChanged.connect(lambda _v: self._draw())
+
+    def update_view(self, session) -> None:
+        """Load the kernels of the session's model (and its run's checkpoints) once per model."""
+        from cnnstudio.core.errors import UserError
+        from cnnstudio.gui.workspaces.inspect.loading import describe_error
+
+        model = session.model
+        if model is None:
+            self.grid.set_message("Open a model to see its kernels.")
+            return
+        if self._loaded_for is model:
+            return
+        self._loaded_for = model
+        self._model = model
+        self._snapshots = []
+        try:
+            self._current = model.conv_kernels()
+        except UserError as exc:
+            self._current = {}
+            self.grid.set_message(str(exc))
+            return
+        note = ""
+        if model.run_dir is not None:
+            try:
+                from cnnstudio.ml.inspect.kernels import checkpoint_kernels
+
+                self._snapshots = checkpoint_kernels(model.run_dir)
+            except Exception as exc:  # a damaged checkpoint must not hide the current kernels
+                note = f" The run's checkpoints could not be read: {describe_error(exc)}"
+        self.layer.blockSignals(True)
+        self.layer.clear()
+        for name in self._current:
+            self.layer.addItem(model.label(name), name)
+        self.layer.blockSignals(False)
+        self.epoch.blockSignals(True)
+        self.epoch.setRange(0, max(0, len(self._snapshots) - 1))
+        self.epoch.setValue(max(0, len(self._snapshots) - 1))
+        self.epoch.blockSignals(False)
+        self.epoch.setEnabled(len(self._snapshots) > 1)
+        self._note = note
+        self._draw()
+
+    def _draw(self) -> None:
+        from cnnstudio.ml.inspect.kernels import kernel_change, render_kernels
+
+        if not self._current:
+            self.grid.set_message("This model has no convolution layers, so it has no kernels to show.")
+            self.caption.setText("")
+            self.epoch_label.setText("")
+            return
+        name = self.layer.currentData() or next(iter(self._current))
+        weights = self._current[name]
+        epoch_text = "current weights"
+        if self._snapshots:
+            snap = self._snapshots[self.epoch.value()]
+            if name in snap.weights:
+                weights = snap.weights[name]
+                change = kernel_change(self._snapshots, name)[self.epoch.value()]
+                epoch_text = f"epoch {snap.epoch} (changed {change:.1%} since the previous checkpoint)"
+        self.epoch_label.setText(epoch_text if self._snapshots else "no checkpoints (not a run)")
+        image, _layout = render_kernels(weights)
+        self.grid.set_image(image)
+        out_c, in_c, kh, kw = weights.shape
+        how = ("each filter as an RGB image (its red, green and blue input slices)" if in_c == 3
+               else f"one tile per (filter, input channel): {out_c} rows of {in_c}" if in_c > 1 else "one tile per filter, in order (left to right, top to bottom)")
+        self.caption.setText(f"<b>{self._model.label(name)}</b>: {out_c} filters of {in_c}×{kh}×{kw}, {how}; "
+                             f"{epoch_text}.{getattr(self, '_note', '')}")

@@ -1,0 +1,77 @@
+"""Inspecting a training run: its trained model, kernels per checkpoint, predictions and mistakes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cnnstudio.core.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run folder as the trainer writes it: spec.json and checkpoints/{best,last}.pt of two epochs."""
+    import torch
+
+    from cnnstudio.core.spec import load_spec, save_spec
+    from cnnstudio.ml.builder import build_model
+    from cnnstudio.ml.trainer import CHECKPOINT_FORMAT, save_checkpoint
+
+    out = tmp_path_factory.mktemp("run") / "lenet-digits"
+    (out / "checkpoints").mkdir(parents=True)
+    spec = load_spec("lenet5")
+    save_spec(spec, out / "spec.json")
+    (out / "config.json").write_text(json.dumps({"format": "cnnstudio-run", "version": 1, "name": out.name,
+                                                 "data": {"source": "digits", "seed": 0}}))
+    torch.manual_seed(0)
+    model = build_model(spec)
+    save_checkpoint(out / "checkpoints" / "best.pt", {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": 1,
+                                                       "model": model.state_dict()})
+    with torch.no_grad():
+        model.layers["c1"].weight.mul_(1.5)
+    save_checkpoint(out / "checkpoints" / "last.pt", {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": 2,
+                                                       "model": model.state_dict()})
+    return out
+
+
+def test_run_model_kernels_and_mistakes(run_dir):
+    from cnnstudio.ml.datasets import load_dataset
+    from cnnstudio.ml.inspect.kernels import checkpoint_kernels, torch_conv_weights
+    from cnnstudio.ml.inspect.models import from_run
+    from cnnstudio.ml.inspect.session import InspectSession
+
+    model = from_run(run_dir)
+    assert model.kind == "torch" and model.run_dir == run_dir
+    assert model.first_conv() == "c1"
+    snapshots = checkpoint_kernels(run_dir)
+    assert [s.epoch for s in snapshots] == [1, 2]
+    np.testing.assert_allclose(snapshots[1].weights["c1"], 1.5 * snapshots[0].weights["c1"], rtol=1e-6)
+    from cnnstudio.ml.inspect.kernels import kernel_change
+
+    assert kernel_change(snapshots, "c1")[1] == pytest.approx(0.5, rel=1e-4)
+    np.testing.assert_allclose(snapshots[-1].weights["c1"], torch_conv_weights(model.torch_model)["c1"])
+    assert set(snapshots[-1].weights) == {"c1", "c3"}
+
+    session = InspectSession()
+    session.set_dataset(load_dataset({"source": "digits", "seed": 0}))
+    session.set_model(model)
+    analysis = session.use_sample(3)
+    assert analysis.features["c1"].shape == (6, 28, 28)
+    mistakes = session.mistakes()
+    probs, _ = model.predict_batch(model.prepare_samples(session.dataset.val_x))
+    wrong = int((probs.argmax(1) != session.dataset.val_y.numpy()).sum())
+    assert len(mistakes) == wrong
+    assert all(a.confidence >= b.confidence for a, b in zip(mistakes, mistakes[1:]))
+    assert session.validation_accuracy() == pytest.approx(1 - wrong / len(probs))
+    # neighbours of a validation sample exclude itself; the nearest has the same class more often than not
+    found = session.neighbours(5)
+    assert 3 not in found.indices and len(found.indices) == 5
+
+
+def test_not_a_run_folder(tmp_path):
+    from cnnstudio.ml.inspect.models import from_run
+
+    with pytest.raises(UserError, match="not a training run"):
+        from_run(tmp_path)
