@@ -30,7 +30,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def create_application(argv: list[str] | None = None):
+def create_application(argv: list[str] | None = None, settings_dir: str | None = None):
+    """The QApplication; ``settings_dir`` keeps settings away from the user's (smoke test)."""
     from PySide6.QtCore import QCoreApplication, QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -39,6 +40,8 @@ def create_application(argv: list[str] | None = None):
         QCoreApplication.setOrganizationName("CNN Studio")
         QCoreApplication.setApplicationName("CNN Studio")
         QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+        if settings_dir:
+            QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
         app = QApplication(argv or ["cnnstudio"])
         app.setStyle("Fusion")
         from PySide6.QtGui import QIcon
@@ -58,15 +61,25 @@ def create_application(argv: list[str] | None = None):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(list(sys.argv[1:] if argv is None else argv))
+    settings_dir = None
     if args.smoke_test:
+        import tempfile
+
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = create_application()
+        settings_dir = tempfile.mkdtemp(prefix="cnnstudio-smoke-")  # fresh defaults, user's untouched
+        os.environ.setdefault("CNNSTUDIO_HOME", os.path.join(settings_dir, "home"))
+    app = create_application(settings_dir=settings_dir)
     from cnnstudio.gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
     if args.smoke_test:
-        return run_smoke_test(app, window, Path(args.smoke_test))
+        try:
+            return run_smoke_test(app, window, Path(args.smoke_test))
+        finally:
+            import shutil
+
+            shutil.rmtree(settings_dir, ignore_errors=True)
     if args.quit_after_paint:
         _report_first_paint(window)
     return app.exec()
