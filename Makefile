@@ -36,7 +36,7 @@ bench: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) bench/run_all.py
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check cnnstudio tests bench
+	$(BIN)/ruff check cnnstudio tests bench scripts
 	$(BIN)/lint-imports
 
 format: $(DEV_STAMP)

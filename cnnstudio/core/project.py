@@ -36,14 +36,18 @@ def default_data() -> dict:
 
 
 def default_training() -> dict:
+    """Training defaults; the same as ``cnnstudio.ml.trainer.TrainConfig`` (a test keeps them in step).
+
+    Tuned so that LeNet-5 reaches 0.97+ on the digits in a few seconds on two CPU cores.
+    """
     return {
         "optimizer": "adam",
-        "lr": 0.001,
+        "lr": 0.002,
         "weight_decay": 0.0,
         "momentum": 0.9,
-        "batch_size": 64,
-        "epochs": 10,
-        "schedule": "none",
+        "batch_size": 16,
+        "epochs": 15,
+        "schedule": "cosine",
         "early_stopping": 0,
         "seed": 0,
         "device": "auto",

@@ -1,0 +1,78 @@
+"""The run history: the project's runs with their results; ticked runs overlay their curves."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+COLUMNS = ("Run", "Status", "Epochs", "Val accuracy", "Val loss", "Val IoU", "Time (s)")
+
+
+class RunHistoryTable(QTableWidget):
+    """One row per run (``RunInfo``); the first column's check box overlays the run's curves."""
+
+    overlays_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(0, len(COLUMNS), parent)
+        self.setHorizontalHeaderLabels(COLUMNS)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().hide()
+        self.runs: list = []
+        self.itemChanged.connect(self._on_item_changed)
+
+    def set_runs(self, runs: list) -> None:
+        checked = {str(r.path) for r in self.checked_runs()}
+        self.blockSignals(True)
+        try:
+            self.setRowCount(len(runs))
+            for row, run in enumerate(runs):
+                final, summary = run.final, run.summary
+                epochs = f"{run.epochs_done}/{run.training.get('epochs', '?')}"
+                values = [run.name, run.status.replace("_", " "), epochs, _num(final.get("val_accuracy")),
+                          _num(final.get("val_loss")), _num(final.get("val_iou")),
+                          _num(summary.get("training_seconds"), 1)]
+                for col, text in enumerate(values):
+                    item = QTableWidgetItem(text)
+                    if col == 0:
+                        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                        on = str(run.path) in checked
+                        item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+                        item.setToolTip(str(run.path))
+                    elif col >= 2:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    self.setItem(row, col, item)
+        finally:
+            self.blockSignals(False)
+        self.runs = list(runs)
+        self.overlays_changed.emit()
+
+    def checked_runs(self) -> list:
+        out = []
+        for row, run in enumerate(self.runs):
+            item = self.item(row, 0)
+            if item is not None and item.checkState() == Qt.CheckState.Checked:
+                out.append(run)
+        return out
+
+    def set_checked(self, row: int, on: bool) -> None:
+        self.item(row, 0).setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+    def selected_run(self):
+        rows = self.selectionModel().selectedRows() if self.selectionModel() else []
+        if not rows or rows[0].row() >= len(self.runs):
+            return None
+        return self.runs[rows[0].row()]
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if item.column() == 0:
+            self.overlays_changed.emit()
+
+
+def _num(value, digits: int = 4) -> str:
+    if isinstance(value, (int, float)):
+        return f"{value:.{digits}f}"
+    return "–"

@@ -1,0 +1,390 @@
+"""The Train workspace: settings, Start / Pause / Stop, progress, live curves, confusion matrix, run history.
+
+Training runs on a superqt GeneratorWorker (:func:`job.training_job`); its events arrive here on the
+GUI thread through ``yielded`` and redraws are throttled. Nothing on the worker touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnstudio.gui.context import AppContext
+from cnnstudio.gui.workspaces.base import WorkspaceBase
+from cnnstudio.gui.workspaces.train.confusion import CellImages, ConfusionView
+from cnnstudio.gui.workspaces.train.curves import CurvesView
+from cnnstudio.gui.workspaces.train.history import RunHistoryTable
+from cnnstudio.gui.workspaces.train.settings_form import TrainingSettingsForm
+
+#: redraws of progress and curves at most this often (ms)
+REFRESH_MS = 100
+
+
+class Workspace(WorkspaceBase):
+    """Train the project's network on the project's data and watch it learn."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+        super().__init__(ctx, parent)
+        from superqt.utils import qthrottled
+
+        self._control = None
+        self._done: threading.Event | None = None
+        self._workers: set = set()
+        self._run_dir: Path | None = None
+        self._rows: list[dict] = []
+        self._last_batch = None
+        self._epochs = 0
+        self._confusion: np.ndarray | None = None
+        self._predictions: np.ndarray | None = None
+        self._data = None  # job.DataReady of the current run
+        self.result = None  # the last Finished or Failed event
+        self._refresh_throttled = qthrottled(self._refresh_live, timeout=REFRESH_MS)
+
+        # --- left: settings and controls ---
+        self.form = TrainingSettingsForm(ctx)
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train the Designer's network on the Data workspace's dataset")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setCheckable(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch; the run can be resumed from its last epoch")
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.stop_button.clicked.connect(self.stop)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress_label = QLabel("Ready.")
+        self.progress_label.setWordWrap(True)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        settings_box = QGroupBox("Training settings")
+        settings_layout = QVBoxLayout(settings_box)
+        settings_layout.addWidget(self.form)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(settings_box)
+        left_layout.addLayout(buttons)
+        left_layout.addWidget(self.progress)
+        left_layout.addWidget(self.progress_label)
+        left_layout.addWidget(self.message)
+        left_layout.addStretch(1)
+
+        # --- right: curves, confusion matrix, history ---
+        self.curves = CurvesView()
+        self.confusion = ConfusionView()
+        self.cell_images = CellImages()
+        self.confusion.cell_chosen.connect(self.show_cell)
+        self.history = RunHistoryTable()
+        self.history.overlays_changed.connect(self._update_overlays)
+        self.history.itemSelectionChanged.connect(self._update_buttons)
+        self.resume_button = QPushButton("Resume selected run")
+        self.resume_button.setToolTip("Continue a cancelled run from its last finished epoch")
+        self.resume_button.clicked.connect(self.resume_selected)
+        history_box = QGroupBox("Run history (tick runs to compare their validation curves)")
+        history_layout = QVBoxLayout(history_box)
+        history_layout.addWidget(self.history)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.resume_button)
+        history_layout.addLayout(row)
+        confusion_box = QGroupBox("Confusion matrix (validation)")
+        confusion_layout = QHBoxLayout(confusion_box)
+        confusion_layout.addWidget(self.confusion, 3)
+        confusion_layout.addWidget(self.cell_images, 2)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(confusion_box)
+        bottom.addWidget(history_box)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.curves)
+        right.addWidget(bottom)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(left)
+        main.addWidget(right)
+        main.setStretchFactor(1, 1)
+        layout = QHBoxLayout(self)
+        layout.addWidget(main)
+
+        ctx.document.changed.connect(self._on_document_changed)
+        ctx.document.replaced.connect(self._on_document_replaced)
+        self.refresh_history()
+        self._update_buttons()
+
+    # --- state ------------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._done is not None and not self._done.is_set()
+
+    @property
+    def rows(self) -> list[dict]:
+        """The epoch rows of the current (or last) run."""
+        return list(self._rows)
+
+    def _update_buttons(self) -> None:
+        running = self.running
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.form.set_running(running)
+        selected = self.history.selected_run()
+        self.resume_button.setEnabled(not running and selected is not None and selected.resumable)
+
+    # --- start / pause / stop ------------------------------------------------------------------
+    def start(self) -> None:
+        """Start a new run of the document's network, data and training settings."""
+        if self.running:
+            return
+        from cnnstudio.ml.runs import new_run_dir
+
+        doc = self.ctx.document
+        spec = doc.get("network")
+        run_dir = new_run_dir(doc.runs_root(), str(spec.get("name") or "run"))
+        record = {
+            "name": run_dir.name,
+            "path": self._record_path(run_dir),
+            "network": str(spec.get("name", "")),
+            "data": str(doc.get("data").get("source", "")),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        doc.add_run(record)
+        self._launch(spec, doc.get("data"), doc.get("training"), run_dir, resume=False)
+
+    def resume_selected(self) -> None:
+        run = self.history.selected_run()
+        if run is None or self.running:
+            return
+        self._launch(None, None, None, run.path, resume=True)
+
+    def _record_path(self, run_dir: Path) -> str:
+        project = self.ctx.document.path
+        if project is not None:
+            try:
+                return str(run_dir.relative_to(project.parent))
+            except ValueError:
+                pass
+        return str(run_dir)
+
+    def _launch(self, spec, data, training, run_dir: Path, resume: bool) -> None:
+        from superqt.utils import GeneratorWorker
+
+        from cnnstudio.gui.workspaces.train.job import training_job
+        from cnnstudio.ml.trainer import TrainControl
+
+        self._control = TrainControl()
+        self._done = threading.Event()
+        self._run_dir = Path(run_dir)
+        self._rows, self._last_batch, self._confusion, self._predictions, self._data = [], None, None, None, None
+        self.result = None
+        self._epochs = 0
+        self.message.setText("")
+        self.progress.setRange(0, 0)
+        self.progress_label.setText("Loading data…" if not resume else f"Resuming {self._run_dir.name}…")
+        self.curves.set_history([])
+        self.pause_button.blockSignals(True)
+        self.pause_button.setChecked(False)
+        self.pause_button.setText("Pause")
+        self.pause_button.blockSignals(False)
+        worker = GeneratorWorker(training_job, spec, data, training, str(run_dir), self._control, self._done, resume)
+        worker.yielded.connect(self._on_event)
+        worker.finished.connect(lambda w=worker: self._on_worker_finished(w))
+        self._workers.add(worker)
+        self._update_buttons()
+        worker.start()
+
+    def _on_pause_toggled(self, paused: bool) -> None:
+        if self._control is None:
+            return
+        if paused:
+            self._control.pause()
+            self.pause_button.setText("Continue")
+            self.progress_label.setText("Paused.")
+        else:
+            self._control.resume()
+            self.pause_button.setText("Pause")
+
+    def stop(self) -> None:
+        if self._control is not None:
+            self._control.cancel()
+            self.progress_label.setText("Stopping…")
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until the worker thread ended (for tests and shutdown)."""
+        return self._done.wait(timeout) if self._done is not None else True
+
+    # --- events from the worker -----------------------------------------------------------------
+    def _on_event(self, event) -> None:
+        from cnnstudio.gui.workspaces.train.job import DataReady
+        from cnnstudio.ml.trainer import BatchEnd, EpochEnd, Failed, Finished, Started
+
+        if isinstance(event, BatchEnd):
+            self._last_batch = event
+            self._refresh_throttled()
+        elif isinstance(event, EpochEnd):
+            self._rows.append(dict(event.metrics))
+            self._confusion = event.confusion
+            self._predictions = event.val_predictions
+            self._refresh_throttled()
+        elif isinstance(event, DataReady):
+            self._data = event
+        elif isinstance(event, Started):
+            self._epochs = event.epochs
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(0)
+            self._rows = [r for r in self._load_rows() if r.get("epoch", 0) < event.start_epoch]
+            amp = ", mixed precision" if event.mixed_precision else ""
+            self.progress_label.setText(
+                f"Training on {event.device}{amp}: {event.train_size} training, {event.val_size} validation images."
+            )
+            self.ctx.show_status(f"Training started: {Path(event.run_dir).name}")
+        elif isinstance(event, Finished):
+            self.result = event
+            self._refresh_throttled.cancel()
+            self._refresh_live()
+            if event.status != "cancelled":
+                self.progress.setValue(self.progress.maximum())
+            metrics = event.metrics
+            summary = ", ".join(
+                f"{k.replace('_', ' ')} {metrics[k]:.4f}" for k in ("val_accuracy", "val_loss", "val_iou") if k in metrics
+            )
+            text = {"completed": "Finished", "early_stopped": "Stopped early", "cancelled": "Stopped"}[event.status]
+            self.progress_label.setText(f"{text}. {summary}".strip())
+            self.message.setText(event.message)
+            self.ctx.show_status(f"Training {event.status.replace('_', ' ')}: {Path(event.run_dir).name}")
+        elif isinstance(event, Failed):
+            self.result = event
+            self._refresh_throttled.cancel()
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress_label.setText("Training failed.")
+            self.message.setText(event.message)
+            self.ctx.show_status("Training failed.")
+            self._forget_run_without_folder()
+
+    def _forget_run_without_folder(self) -> None:
+        """A run that failed before it wrote anything (bad data, say) leaves no record behind."""
+        from cnnstudio.ml.runs import is_run_dir
+
+        if self._run_dir is None or is_run_dir(self._run_dir):
+            return
+        doc = self.ctx.document
+        kept = [r for r in doc.runs if Path(doc.run_dir(r)) != self._run_dir]
+        if len(kept) != len(doc.runs):
+            doc.set("runs", kept)
+
+    def _load_rows(self) -> list[dict]:
+        from cnnstudio.ml.runs import read_history
+
+        return read_history(self._run_dir) if self._run_dir is not None else []
+
+    def _on_worker_finished(self, worker) -> None:
+        self._workers.discard(worker)
+        self._update_buttons()
+        self.refresh_history()
+
+    def _refresh_live(self) -> None:
+        """Redraw progress, curves and the confusion matrix from the newest events (throttled)."""
+        ev = self._last_batch
+        if ev is not None and ev.images_total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(1.0, ev.images_done / ev.images_total)))
+            rate = ev.images_done / ev.elapsed if ev.elapsed > 0 else 0.0
+            eta = (ev.images_total - ev.images_done) / rate if rate > 0 else 0.0
+            last = self._rows[-1] if self._rows else {}
+            acc = f" · val acc {last['val_accuracy']:.3f}" if "val_accuracy" in last else ""
+            if not (self._control is not None and self._control.paused):
+                self.progress_label.setText(
+                    f"Epoch {ev.epoch}/{ev.epochs} · batch {ev.batch}/{ev.batches} · {rate:,.0f} images/s · "
+                    f"ETA {_duration(eta)}{acc}"
+                )
+        self.curves.set_history(self._rows)
+        if self._confusion is not None:
+            classes = self._data.classes if self._data is not None else tuple(str(i) for i in range(len(self._confusion)))
+            self.confusion.set_matrix(self._confusion, classes)
+
+    # --- confusion matrix cells ------------------------------------------------------------------
+    def show_cell(self, true_class: int, predicted: int) -> None:
+        """List the validation images of true class ``true_class`` predicted as ``predicted``."""
+        if self._data is None or self._predictions is None or len(self._predictions) != len(self._data.val_labels):
+            self.cell_images.show_images("Train a run to see its images here.", np.zeros((0, 1, 1, 3), np.uint8), [])
+            return
+        names = self._data.classes
+        hits = np.nonzero((self._data.val_labels == true_class) & (self._predictions == predicted))[0]
+        what = "correctly classified" if true_class == predicted else f"predicted as '{names[predicted]}'"
+        title = f"{len(hits)} validation images of '{names[true_class]}' {what}"
+        if len(hits) > 200:
+            title += " (first 200 shown)"
+        self.cell_images.show_images(title + ".", self._data.val_images[hits], [f"#{i}" for i in hits])
+
+    # --- run history ---------------------------------------------------------------------------
+    def refresh_history(self) -> None:
+        from cnnstudio.core.errors import UserError
+        from cnnstudio.ml.runs import is_run_dir, load_run
+
+        runs = []
+        for record in self.ctx.document.runs:
+            try:
+                path = self.ctx.document.run_dir(record)
+            except (KeyError, TypeError):
+                continue
+            if not is_run_dir(path):
+                continue
+            try:
+                runs.append(load_run(path))
+            except UserError:
+                continue
+        self.history.set_runs(runs)
+        self._update_buttons()
+
+    def _update_overlays(self) -> None:
+        self.curves.set_overlays(self.history.checked_runs())
+
+    # --- document -------------------------------------------------------------------------------
+    def _on_document_changed(self, section: str) -> None:
+        if section == "training":
+            self.form.sync_from_document()
+        elif section == "runs":
+            self.refresh_history()
+
+    def _on_document_replaced(self) -> None:
+        self.form.sync_from_document()
+        self.refresh_history()
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def activated(self) -> None:
+        if not self.running:
+            self.refresh_history()
+
+    def shutdown(self) -> None:
+        self.ctx.document.changed.disconnect(self._on_document_changed)
+        self.ctx.document.replaced.disconnect(self._on_document_replaced)
+        self._refresh_throttled.cancel()
+        if self._control is not None:
+            self._control.cancel()
+        if self._done is not None:
+            self._done.wait(60)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(max(0, int(round(seconds))), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"

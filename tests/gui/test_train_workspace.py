@@ -1,0 +1,147 @@
+"""The Train workspace: settings <-> document, a live run on a worker, confusion cells, history, stop/resume."""
+
+from __future__ import annotations
+
+import pytest
+
+TINY10 = {
+    "format": "cnnstudio-network", "version": 1, "name": "tiny digits",
+    "input": {"channels": 1, "height": 12, "width": 12},
+    "task": "classification", "classes": [str(i) for i in range(10)],
+    "preprocess": {"mean": [0.5], "std": [0.5]},
+    "layers": [
+        {"id": "c1", "type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+        {"id": "r1", "type": "relu"},
+        {"id": "p1", "type": "maxpool2d", "kernel_size": 2, "stride": 2},
+        {"id": "flat", "type": "flatten"},
+        {"id": "out", "type": "linear", "out_features": 10},
+    ],
+}
+
+
+@pytest.fixture
+def workspace(qtbot, ctx):
+    from cnnstudio.gui.workspaces.train import Workspace
+
+    ctx.document.set("network", TINY10)
+    training = ctx.document.get("training")
+    training.update(epochs=3, batch_size=64, lr=0.01, device="cpu")
+    ctx.document.set("training", training)
+    ws = Workspace(ctx)
+    qtbot.addWidget(ws)
+    ws.resize(1200, 800)
+    ws.show()
+    yield ws
+    ws.shutdown()
+
+
+def wait_result(qtbot, ws, timeout=60_000):
+    qtbot.waitUntil(lambda: ws.result is not None and not ws.running and not ws._workers, timeout=timeout)
+    return ws.result
+
+
+def test_settings_follow_the_document_and_edits_are_undoable(workspace, ctx):
+    form = workspace.form
+    assert form.epochs.value() == 3 and form.batch_size.value() == 64
+    training = ctx.document.get("training")
+    training["optimizer"] = "sgd"
+    ctx.document.set("training", training)
+    assert form.optimizer.currentData() == "sgd"
+    form.epochs.setValue(7)
+    assert ctx.document.get("training")["epochs"] == 7
+    form.schedule.setCurrentIndex(form.schedule.findData("cosine"))
+    assert ctx.document.get("training")["schedule"] == "cosine"
+    ctx.undo_stack.undo()
+    assert ctx.document.get("training")["schedule"] == "none"
+    ctx.undo_stack.undo()
+    assert ctx.document.get("training")["epochs"] == 3 and form.epochs.value() == 3
+
+
+def test_a_run_trains_live_and_is_listed(workspace, ctx, qtbot):
+    ws = workspace
+    ws.start()
+    assert ws.running and not ws.start_button.isEnabled() and ws.stop_button.isEnabled()
+    assert not ws.form.epochs.isEnabled()
+    result = wait_result(qtbot, ws)
+    assert type(result).__name__ == "Finished" and result.status == "completed", result
+    assert [r["epoch"] for r in ws.rows] == [1, 2, 3]
+    xs, ys = ws.curves.data_of("val_accuracy")
+    assert xs == [1, 2, 3] and ys[-1] == pytest.approx(result.metrics["val_accuracy"])
+    assert len(ws.curves.data_of("train_loss")[0]) == 3
+    assert ws.confusion.rowCount() == 10 and ws.confusion.matrix.sum() == len(ws._data.val_labels) == 359
+    assert ws.progress.value() == ws.progress.maximum()
+    assert "Finished" in ws.progress_label.text()
+    assert ws.start_button.isEnabled() and not ws.stop_button.isEnabled()
+
+    runs = ctx.document.runs
+    assert len(runs) == 1 and ws.history.rowCount() == 1
+    assert (ctx.document.run_dir(runs[0]) / "model.onnx").is_file()
+    assert ws.history.item(0, 1).text() == "completed"
+
+    # a mistake cell shows exactly its images; a diagonal cell the correct ones
+    matrix = ws.confusion.matrix
+    r, c = next(((r, c) for r in range(10) for c in range(10) if r != c and matrix[r, c]), (0, 0))
+    ws.confusion.cell_chosen.emit(r, c)
+    assert ws.cell_images.count == matrix[r, c]
+    ws.confusion.cellClicked.emit(4, 4)
+    assert ws.cell_images.count == min(200, matrix[4, 4]) and "correctly classified" in ws.cell_images.title.text()
+
+    ws.history.set_checked(0, True)
+    assert ws.curves.overlay_count == 1
+    ws.history.set_checked(0, False)
+    assert ws.curves.overlay_count == 0
+    ws.grab().save(str(ctx.document.runs_root() / "train-workspace.png"))
+
+
+def test_stop_then_resume_the_selected_run(workspace, ctx, qtbot):
+    ws = workspace
+    training = ctx.document.get("training")
+    training.update(epochs=200, batch_size=16)
+    ctx.document.set("training", training)
+    ws.start()
+    qtbot.waitUntil(lambda: len(ws.rows) >= 1, timeout=60_000)
+    ws.pause_button.setChecked(True)
+    assert ws._control.paused and ws.pause_button.text() == "Continue"
+    ws.pause_button.setChecked(False)
+    ws.stop()
+    result = wait_result(qtbot, ws)
+    assert result.status == "cancelled"
+    assert ws.history.item(0, 1).text() == "cancelled"
+    ws.history.selectRow(0)
+    assert ws.resume_button.isEnabled()
+    done = len(ws.rows)
+    ws.resume_selected()
+    assert ws.running
+    qtbot.waitUntil(lambda: len(ws.rows) > done, timeout=60_000)
+    ws.stop()
+    result = wait_result(qtbot, ws)
+    assert result.status == "cancelled" and result.metrics["epoch"] > done
+    assert len(ctx.document.runs) == 1
+
+
+def test_bad_settings_show_one_message_in_the_view(workspace, ctx, qtbot):
+    data = ctx.document.get("data")
+    data["source"] = "folder"
+    data["path"] = "/no/such/folder"
+    ctx.document.set("data", data)
+    workspace.start()
+    result = wait_result(qtbot, workspace)
+    assert type(result).__name__ == "Failed"
+    assert workspace.message.text() == result.message and "folder" in result.message
+    assert workspace.start_button.isEnabled()
+    assert ctx.document.runs == [] and workspace.history.rowCount() == 0
+
+
+def test_shutdown_stops_a_running_worker(qtbot, ctx):
+    from cnnstudio.gui.workspaces.train import Workspace
+
+    ctx.document.set("network", TINY10)
+    training = ctx.document.get("training")
+    training.update(epochs=500, batch_size=16, device="cpu")
+    ctx.document.set("training", training)
+    ws = Workspace(ctx)
+    qtbot.addWidget(ws)
+    ws.start()
+    qtbot.waitUntil(lambda: ws._last_batch is not None, timeout=60_000)
+    ws.shutdown()
+    assert not ws.running

@@ -1,0 +1,366 @@
+"""The trainer generator: events, run folder, learning, reproducibility, cancel/pause, NaN, freezing."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import torch
+
+from cnnstudio.core.errors import UserError
+from cnnstudio.ml.datasets.bundle import DatasetBundle
+from cnnstudio.ml.trainer import (
+    BatchEnd,
+    CheckpointSaved,
+    EpochEnd,
+    Failed,
+    Finished,
+    Started,
+    TrainConfig,
+    TrainControl,
+    load_checkpoint,
+    lr_at,
+    train,
+)
+
+TINY = {
+    "name": "tiny",
+    "input": {"channels": 1, "height": 8, "width": 8},
+    "task": "classification",
+    "classes": ["left", "right"],
+    "preprocess": {"mean": [0.5], "std": [0.5]},
+    "layers": [
+        {"id": "c1", "type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"id": "r1", "type": "relu"},
+        {"id": "p1", "type": "maxpool2d", "kernel_size": 2, "stride": 2},
+        {"id": "flat", "type": "flatten"},
+        {"id": "out", "type": "linear", "out_features": 2},
+    ],
+}
+
+ROW_KEYS = {"epoch", "train_loss", "val_loss", "val_accuracy", "seconds", "images_per_second"}
+
+
+def halves(n: int = 240, seed: int = 0) -> DatasetBundle:
+    """Class 0: the left half is bright; class 1: the right half (easy to learn)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 8, 8, generator=g) * 0.3
+    y = torch.randint(0, 2, (n,), generator=g)
+    x[y == 0, :, :, :4] += 0.6
+    x[y == 1, :, :, 4:] += 0.6
+    cut = n * 3 // 4
+    return DatasetBundle(x[:cut], y[:cut], x[cut:], y[cut:], ["left", "right"], name="halves")
+
+
+def config(**kw) -> TrainConfig:
+    base = {"epochs": 3, "batch_size": 16, "lr": 0.01, "seed": 0, "device": "cpu", "threads": 1,
+            "schedule": "none"}
+    base.update(kw)
+    return TrainConfig.from_dict(base)
+
+
+def run_all(*args, **kwargs) -> list:
+    return list(train(*args, **kwargs))
+
+
+def test_events_and_run_folder(tmp_path):
+    events = run_all(TINY, halves(), config(), tmp_path / "run")
+    assert isinstance(events[0], Started) and events[0].epochs == 3 and events[0].start_epoch == 1
+    assert isinstance(events[-1], Finished) and events[-1].status == "completed"
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    assert len(batches) == 3 * events[0].batches_per_epoch
+    assert batches[-1].images_done == batches[-1].images_total == 3 * 180
+    assert {e.kind for e in events if isinstance(e, CheckpointSaved)} == {"last", "best"}
+    assert epochs[-1].confusion.shape == (2, 2) and epochs[-1].confusion.sum() == 60
+    assert epochs[-1].val_predictions.shape == (60,)
+
+    run = tmp_path / "run"
+    for name in ("config.json", "spec.json", "metrics.jsonl", "metrics.json", "model.onnx",
+                 "checkpoints/last.pt", "checkpoints/best.pt"):
+        assert (run / name).is_file(), name
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert all(ROW_KEYS <= set(r) for r in rows)
+    summary = json.loads((run / "metrics.json").read_text())
+    assert summary["status"] == "completed"
+    assert set(summary["final"]) == set(summary["best"]) == set(rows[0])
+    assert summary["final"] == rows[-1]
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["format"] == "cnnstudio-run" and cfg["training"]["epochs"] == 3
+    payload = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert payload["epoch"] == 3 and "optimizer" in payload and "model" in payload
+
+
+def test_learns_an_easy_task():
+    events = run_all(TINY, halves(), config(epochs=4), None)
+    final = events[-1]
+    assert isinstance(final, Finished)
+    assert final.metrics["val_accuracy"] >= 0.95
+    assert final.metrics["train_loss"] < 0.3
+
+
+def test_same_seed_same_run_other_seed_other_run():
+    a = run_all(TINY, halves(), config(), None)[-1].metrics
+    b = run_all(TINY, halves(), config(), None)[-1].metrics
+    c = run_all(TINY, halves(), config(seed=1), None)[-1].metrics
+    keys = ("train_loss", "val_loss", "val_accuracy")
+    assert [a[k] for k in keys] == [b[k] for k in keys]
+    assert a["train_loss"] != c["train_loss"]
+
+
+def test_cancel_between_batches_keeps_a_resumable_checkpoint(tmp_path):
+    control = TrainControl()
+    events = []
+    for event in train(TINY, halves(), config(epochs=5), tmp_path / "run", control):
+        events.append(event)
+        if isinstance(event, BatchEnd) and event.epoch == 2 and event.batch == 2:
+            control.cancel()
+    final = events[-1]
+    assert isinstance(final, Finished) and final.status == "cancelled"
+    assert final.metrics["epoch"] == 1
+    assert [e.batch for e in events if isinstance(e, BatchEnd) and e.epoch == 2] == [1, 2]
+    assert not (tmp_path / "run" / "model.onnx").exists()
+    assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["epoch"] == 1
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "cancelled"
+
+
+def test_pause_blocks_until_resumed():
+    control = TrainControl()
+    timer = threading.Timer(0.3, control.resume)
+    gen = train(TINY, halves(), config(epochs=1), None, control)
+    try:
+        assert isinstance(next(gen), Started)
+        assert isinstance(next(gen), BatchEnd)
+        control.pause()
+        assert control.paused
+        start = time.perf_counter()
+        timer.start()
+        event = next(gen)  # the batch in progress finishes, then the trainer waits
+        while not isinstance(event, BatchEnd) or event.batch < 3:
+            event = next(gen)
+        waited = time.perf_counter() - start
+    finally:
+        timer.join()
+        gen.close()
+    assert waited >= 0.25
+    assert not control.paused
+
+
+class NaNAfterFirstEpoch(torch.nn.Module):
+    """A tiny classifier whose output becomes NaN once ``poisoned`` is set."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = torch.nn.ModuleDict({"flat": torch.nn.Flatten(), "out": torch.nn.Linear(64, 2)})
+        self.poisoned = False
+
+    def forward(self, x):
+        out = self.layers["out"](self.layers["flat"](x))
+        return out * float("nan") if self.poisoned else out
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path):
+    model = NaNAfterFirstEpoch()
+    events = []
+    for event in train(TINY, halves(), config(epochs=4), tmp_path / "run", model=model, export=False):
+        events.append(event)
+        if isinstance(event, EpochEnd) and event.epoch == 1:
+            model.poisoned = True
+    final = events[-1]
+    assert isinstance(final, Failed)
+    assert "NaN or infinite" in final.message and "epoch 2" in final.message
+    assert final.checkpoint and final.checkpoint.endswith("last.pt")
+    payload = load_checkpoint(final.checkpoint)
+    assert payload["epoch"] == 1
+    assert all(torch.isfinite(t).all() for t in payload["model"].values())
+    summary = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert summary["status"] == "failed" and "NaN" in summary["message"]
+
+
+def test_frozen_layers_stay_frozen():
+    from cnnstudio.ml.builder import build_model
+
+    spec = json.loads(json.dumps(TINY))
+    spec["layers"][0]["trainable"] = False
+    torch.manual_seed(0)
+    model = build_model(spec)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    final = run_all(spec, halves(), config(epochs=2), None, model=model)[-1]
+    assert isinstance(final, Finished)
+    after = model.state_dict()
+    assert torch.equal(before["layers.c1.weight"], after["layers.c1.weight"])
+    assert torch.equal(before["layers.c1.bias"], after["layers.c1.bias"])
+    assert not torch.equal(before["layers.out.weight"], after["layers.out.weight"])
+
+
+def test_all_frozen_is_a_clear_failure():
+    spec = json.loads(json.dumps(TINY))
+    for layer in spec["layers"]:
+        layer["trainable"] = False
+    final = run_all(spec, halves(), config(epochs=1), None)[-1]
+    assert isinstance(final, Failed) and "frozen" in final.message
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_every_optimizer_learns(optimizer):
+    lr = 0.1 if optimizer == "sgd" else 0.01
+    final = run_all(TINY, halves(), config(optimizer=optimizer, lr=lr, epochs=4, weight_decay=1e-4), None)[-1]
+    assert final.metrics["val_accuracy"] >= 0.9
+
+
+def test_schedules_and_early_stopping():
+    cfg = config(epochs=9, lr=0.1, schedule="step")
+    assert [lr_at(cfg, e) for e in (1, 3, 4, 7)] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+    cfg = config(epochs=4, lr=0.1, schedule="cosine")
+    assert lr_at(cfg, 1) == pytest.approx(0.1) and lr_at(cfg, 3) == pytest.approx(0.05)
+    events = run_all(TINY, halves(), config(epochs=30, lr=0.05, early_stopping=2), None)
+    final = events[-1]
+    assert final.status == "early_stopped" and "no better validation loss" in final.message
+    assert final.metrics["epoch"] < 30
+    assert final.metrics["epoch"] - final.best["epoch"] == 2
+
+
+def test_mixed_precision_is_a_no_op_on_cpu():
+    events = run_all(TINY, halves(), config(mixed_precision=True, epochs=2), None)
+    assert events[0].mixed_precision is False
+    assert isinstance(events[-1], Finished)
+
+
+@pytest.mark.parametrize(
+    "settings, words",
+    [
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"lr": 0}, "learning rate"),
+        ({"lr": "fast"}, "lr"),
+        ({"batch_size": 0}, "batch size"),
+        ({"epochs": 2.5}, "epochs"),
+        ({"schedule": "linear"}, "schedule"),
+        ({"momentum": 1.5}, "momentum"),
+        ({"device": "tpu"}, "device"),
+        ({"early_stopping": -1}, "Early stopping"),
+    ],
+)
+def test_bad_settings_are_one_clear_sentence(settings, words):
+    with pytest.raises(UserError, match=words):
+        TrainConfig.from_dict(settings)
+
+
+def test_unknown_keys_in_the_project_section_are_ignored():
+    assert TrainConfig.from_dict({"epochs": 2, "notes": "x"}).epochs == 2
+
+
+def test_class_count_mismatch_and_missing_boxes_fail_clearly():
+    data = halves()
+    three = DatasetBundle(data.train_x, data.train_y, data.val_x, data.val_y, ["a", "b", "c"])
+    final = run_all(TINY, three, config(), None)[-1]
+    assert isinstance(final, Failed) and "3 classes" in final.message and "out_features 3" in final.message
+    loc = dict(TINY, task="localization", box_head={"from": "flat", "layers": [
+        {"id": "b1", "type": "linear", "out_features": 4}]})
+    final = run_all(loc, data, config(), None)[-1]
+    assert isinstance(final, Failed) and "no boxes" in final.message
+
+
+def test_unavailable_device_is_a_clear_failure():
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is present")
+    final = run_all(TINY, halves(), config(device="cuda"), None)[-1]
+    assert isinstance(final, Failed) and "CUDA" in final.message
+
+
+def squares(n: int = 200, seed: int = 0) -> DatasetBundle:
+    """16x16 RGB: one red or green square on a dark background, with its box."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, 16, 16, generator=g) * 0.2
+    y = torch.randint(0, 2, (n,), generator=g)
+    boxes = torch.zeros(n, 4)
+    for i in range(n):
+        size = int(torch.randint(4, 9, (1,), generator=g))
+        px, py = (int(v) for v in torch.randint(0, 16 - size + 1, (2,), generator=g))
+        x[i, int(y[i]), py:py + size, px:px + size] = 1.0
+        boxes[i] = torch.tensor([px / 16, py / 16, size / 16, size / 16])
+    cut = n * 3 // 4
+    return DatasetBundle(x[:cut], y[:cut], x[cut:], y[cut:], ["red", "green"], task="localization",
+                         train_boxes=boxes[:cut], val_boxes=boxes[cut:])
+
+
+LOC = {
+    "name": "tiny-loc",
+    "input": {"channels": 3, "height": 16, "width": 16},
+    "task": "localization",
+    "classes": ["red", "green"],
+    "preprocess": {"mean": [0.5], "std": [0.5]},
+    "layers": [
+        {"id": "c1", "type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+        {"id": "r1", "type": "relu"},
+        {"id": "p1", "type": "maxpool2d", "kernel_size": 2, "stride": 2},
+        {"id": "flat", "type": "flatten"},
+        {"id": "out", "type": "linear", "out_features": 2},
+    ],
+    "box_head": {"from": "flat", "layers": [{"id": "b1", "type": "linear", "out_features": 4}]},
+}
+
+
+@pytest.mark.parametrize("box_loss", ["smooth_l1", "giou"])
+def test_localization_learns_class_and_box(tmp_path, box_loss):
+    events = run_all(LOC, squares(), config(epochs=8, lr=0.01, batch_size=16, box_loss=box_loss),
+                     tmp_path / "run")
+    rows = [e.metrics for e in events if isinstance(e, EpochEnd)]
+    final = events[-1]
+    assert isinstance(final, Finished), getattr(final, "message", "")
+    assert all("val_iou" in r for r in rows)
+    assert final.metrics["val_accuracy"] >= 0.9
+    assert rows[-1]["val_iou"] > rows[0]["val_iou"] and rows[-1]["val_iou"] > 0.3
+    assert (tmp_path / "run" / "model.onnx").is_file()
+    assert "val_iou" in json.loads((tmp_path / "run" / "metrics.json").read_text())["best"]
+
+
+def test_lenet5_learns_digits():
+    """The Targets' accuracy with a small budget: LeNet-5 on digits, 4 epochs."""
+    from cnnstudio.ml.datasets import load_dataset
+
+    final = run_all("lenet5", load_dataset({"source": "digits"}), config(epochs=4, lr=0.002, batch_size=16), None)[-1]
+    assert isinstance(final, Finished)
+    assert final.metrics["val_accuracy"] >= 0.9
+
+
+def test_shapes_localizer_learns_shapes():
+    """The localization target with a small budget: fewer images and epochs, a clear learning signal."""
+    from cnnstudio.ml.datasets import load_dataset
+
+    data = load_dataset({"source": "shapes", "num_samples": 600})
+    events = run_all("shapes-localizer", data, config(epochs=5, lr=0.002, batch_size=16, schedule="cosine"), None)
+    final = events[-1]
+    assert isinstance(final, Finished), getattr(final, "message", "")
+    first = next(e.metrics for e in events if isinstance(e, EpochEnd))
+    assert final.metrics["val_accuracy"] >= 0.6
+    assert final.metrics["val_iou"] >= 0.5 and final.metrics["val_iou"] > first["val_iou"]
+
+
+def test_augmentation_from_the_data_settings_is_applied_per_batch():
+    """Augmented runs differ from plain ones, stay reproducible and still learn."""
+    data_config = {"augment": {"shift": 0.1, "noise": 0.05}}
+    plain = run_all(TINY, halves(), config(epochs=4), None)[-1].metrics
+    a = run_all(TINY, halves(), config(epochs=4), None, data_config=data_config)[-1].metrics
+    b = run_all(TINY, halves(), config(epochs=4), None, data_config=data_config)[-1].metrics
+    assert a["train_loss"] != plain["train_loss"]
+    assert a["train_loss"] == b["train_loss"] and a["val_loss"] == b["val_loss"]
+    assert a["val_accuracy"] >= 0.9
+    bad = run_all(TINY, halves(), config(), None, data_config={"augment": {"spin": 1}})[-1]
+    assert isinstance(bad, Failed) and "Unknown augmentation" in bad.message
+
+
+class OutOfMemoryInTraining(NaNAfterFirstEpoch):
+    def forward(self, x):
+        if self.training:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return super().forward(x)
+
+
+def test_out_of_memory_suggests_a_smaller_batch():
+    final = run_all(TINY, halves(), config(batch_size=64), None, model=OutOfMemoryInTraining())[-1]
+    assert isinstance(final, Failed)
+    assert "ran out of memory with batch size 64" in final.message and "for example 32" in final.message

@@ -1,0 +1,191 @@
+"""``cnnstudio train`` and ``cnnstudio predict`` end to end, and the bundled model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cnnstudio.cli import main
+
+TINY10 = {
+    "format": "cnnstudio-network", "version": 1, "name": "tiny digits",
+    "input": {"channels": 1, "height": 12, "width": 12},
+    "task": "classification", "classes": [str(i) for i in range(10)],
+    "preprocess": {"mean": [0.5], "std": [0.5]},
+    "layers": [
+        {"id": "c1", "type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+        {"id": "r1", "type": "relu"},
+        {"id": "p1", "type": "maxpool2d", "kernel_size": 2, "stride": 2},
+        {"id": "flat", "type": "flatten"},
+        {"id": "out", "type": "linear", "out_features": 10},
+    ],
+}
+
+TINY_LOC = {
+    "format": "cnnstudio-network", "version": 1, "name": "tiny shapes",
+    "input": {"channels": 3, "height": 24, "width": 24},
+    "task": "localization", "classes": ["circle", "square", "triangle", "star", "cross"],
+    "preprocess": {"mean": [0.5], "std": [0.5]},
+    "layers": [
+        {"id": "c1", "type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
+        {"id": "r1", "type": "relu"},
+        {"id": "p1", "type": "maxpool2d", "kernel_size": 4, "stride": 4},
+        {"id": "flat", "type": "flatten"},
+        {"id": "out", "type": "linear", "out_features": 5},
+    ],
+    "box_head": {"from": "flat", "layers": [{"id": "b1", "type": "linear", "out_features": 4}]},
+}
+
+FAST = ["--device", "cpu", "--threads", "1", "--batch-size", "64", "--lr", "0.01"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny digits run shared by the tests below (two epochs)."""
+    folder = tmp_path_factory.mktemp("cli")
+    spec = folder / "tiny.json"
+    spec.write_text(json.dumps(TINY10))
+    out = folder / "run"
+    code = main(["train", str(spec), "--data", "digits", "--epochs", "2", "--seed", "1", *FAST, "--out", str(out), "--json"])
+    assert code == 0
+    return spec, out
+
+
+def write_png(path, image) -> str:
+    import cv2
+
+    cv2.imwrite(str(path), image)
+    return str(path)
+
+
+def test_train_writes_the_run_folder(trained):
+    _, out = trained
+    for name in ("config.json", "spec.json", "metrics.jsonl", "metrics.json", "model.onnx", "checkpoints/last.pt"):
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["status"] == "completed" and summary["final"]["epoch"] == 2
+    assert summary["final"]["val_accuracy"] > 0.5
+    assert json.loads((out / "config.json").read_text())["data"]["source"] == "digits"
+
+
+def test_train_prints_a_table_and_resumes(trained, tmp_path, capsys):
+    spec, _ = trained
+    out = tmp_path / "run"
+    assert main(["train", str(spec), "--data", "digits", "--epochs", "1", *FAST, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "Run completed" in text and "val_accuracy" in text and "Training time" in text
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--threads", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["status"] == "completed" and result["final"]["epoch"] == 2
+    assert [r["epoch"] for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["train", "no-such-template", "--data", "digits"], "no network template"),
+        (["train", "lenet5", "--data", "nowhere/at/all"], "Unknown data"),
+        (["train", "lenet5", "--data", "digits", "--epochs", "0"], "epochs"),
+        (["train", "lenet5", "--data", "digits", "--lr", "-1"], "learning rate"),
+        (["train"], "Name the network"),
+        (["train", "lenet5", "--resume", "somewhere"], "not both"),
+        (["train", "--resume", "no-such-run"], "does not exist"),
+    ],
+)
+def test_train_mistakes_are_one_line(args, words, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and len(err.splitlines()) == 1
+
+
+def test_train_refuses_to_overwrite_a_run(trained, capsys):
+    spec, out = trained
+    assert main(["train", str(spec), "--data", "digits", "--out", str(out)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
+
+
+def test_predict_prints_top_classes(trained, tmp_path, capsys):
+    _, out = trained
+    dark = np.full((40, 40), 255, np.uint8)
+    dark[8:32, 18:22] = 0
+    one = write_png(tmp_path / "one.png", dark)
+    two = write_png(tmp_path / "two.png", 255 - dark)
+    assert main(["predict", str(out / "model.onnx"), one, two]) == 0
+    text = capsys.readouterr().out
+    assert "one.png" in text and "two.png" in text and "%" in text
+    assert main(["predict", str(out / "model.onnx"), one, "--json", "--top", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    (item,) = result["predictions"]
+    assert len(item["top"]) == 2 and item["top"][0]["probability"] >= item["top"][1]["probability"]
+    assert item["top"][0]["class"] in [str(i) for i in range(10)] and "bbox" not in item
+
+
+def test_predict_localization_model_gives_a_box(tmp_path, capsys):
+    spec = tmp_path / "loc.json"
+    spec.write_text(json.dumps(TINY_LOC))
+    out = tmp_path / "run"
+    assert main(["train", str(spec), "--data", "shapes", "--samples", "60", "--epochs", "1", *FAST,
+                 "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "val_iou" in result["final"]
+    image = write_png(tmp_path / "shape.png", np.zeros((64, 64, 3), np.uint8))
+    assert main(["predict", str(out / "model.onnx"), image, "--json"]) == 0
+    (item,) = json.loads(capsys.readouterr().out)["predictions"]
+    assert len(item["bbox"]) == 4 and all(0.0 <= v <= 1.0 for v in item["bbox"])
+    assert main(["predict", str(out / "model.onnx"), image]) == 0
+    assert "box: x" in capsys.readouterr().out
+
+
+def test_predict_mistakes_are_one_line(trained, tmp_path, capsys):
+    _, out = trained
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    fake_model = tmp_path / "model.onnx"
+    fake_model.write_text("not a model")
+    good = write_png(tmp_path / "ok.png", np.zeros((8, 8), np.uint8))
+    cases = [
+        (["predict", str(out / "model.onnx"), str(broken)], "not a readable image"),
+        (["predict", str(out / "model.onnx"), str(tmp_path / "missing.png")], "does not exist"),
+        (["predict", str(tmp_path / "nothing.onnx"), good], "does not exist"),
+        (["predict", str(fake_model), good], "not a model"),
+        (["predict", str(out / "model.onnx"), good, "--top", "0"], "--top"),
+    ]
+    for args, words in cases:
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and len(err.splitlines()) == 1, err
+
+
+def test_cli_defaults_are_the_trainer_defaults():
+    from cnnstudio.commands.train import DEFAULTS
+    from cnnstudio.ml.trainer import TrainConfig
+
+    defaults = TrainConfig()
+    for key, value in vars(DEFAULTS).items():
+        assert getattr(defaults, key) == value, key
+
+
+def test_bundled_model_reads_dark_ink_on_paper():
+    """The bundled LeNet-5: small, self-describing, and right on digits shown as a camera sees them."""
+    import torch
+
+    from cnnstudio.core.paths import models_dir
+    from cnnstudio.ml.datasets import load_dataset
+    from cnnstudio.ml.onnx_model import OnnxModel
+
+    path = models_dir() / "lenet5-digits.onnx"
+    assert path.stat().st_size < 300 * 1024
+    card = (models_dir() / "lenet5-digits.md").read_text()
+    assert "invert" in card and "accuracy" in card.lower()
+    model = OnnxModel(path)
+    assert model.meta.preprocess.invert is True
+    assert model.meta.class_names == tuple(str(i) for i in range(10))
+    assert model.meta.input_shape == (1, 28, 28)
+    data = load_dataset({"source": "digits"})
+    paper = 255 - (data.val_x[:, 0] * 255 + 0.5).to(torch.uint8).numpy()  # dark ink on light paper
+    batch = np.concatenate([model.prepare(img) for img in paper])
+    predictions = model.predict_batch(batch, k=1)
+    accuracy = np.mean([p.top[0][0] == int(y) for p, y in zip(predictions, data.val_y)])
+    assert accuracy >= 0.95
