@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    if not args.smoke_test:
+        from cnnstudio.gui.errors import ExceptionDialogs
+
+        ExceptionDialogs(lambda: window).install()
     if args.smoke_test:
         try:
             return run_smoke_test(app, window, Path(args.smoke_test))
