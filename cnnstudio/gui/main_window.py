@@ -103,7 +103,8 @@ class MainWindow(QMainWindow):
         if probe_device:
             self._probe = _DeviceProbe()
             self._probe.finished.connect(self._on_device, Qt.ConnectionType.QueuedConnection)
-            QTimer.singleShot(0, self._probe.start)
+            # after the first paint: importing torch on a thread still competes for the GIL
+            QTimer.singleShot(400, self._probe.start)
 
     # --- workspaces ------------------------------------------------------------------------------
     def _build_switcher(self) -> None:
