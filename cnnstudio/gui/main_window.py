@@ -11,10 +11,12 @@ from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
+    QColor,
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
     QKeySequence,
+    QPalette,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -113,7 +115,7 @@ class MainWindow(QMainWindow):
         bar.setMovable(False)
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         bar.setStyleSheet(
-            "QToolBar#WorkspaceBar { spacing: 2px; padding: 4px; }"
+            "QToolBar#WorkspaceBar { spacing: 2px; padding: 4px; background: palette(window); border: none; }"
             "QToolBar#WorkspaceBar QToolButton { padding: 10px 6px; min-width: 84px; font-weight: 600; }"
             "QToolBar#WorkspaceBar QToolButton:checked { background: palette(highlight); color: palette(highlighted-text);"
             " border-radius: 4px; }"
@@ -236,6 +238,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, key: str) -> None:
         self.ctx.settings.setValue("view/theme", key)
         apply_theme(key)
+        self._switcher.setStyleSheet(self._switcher.styleSheet())  # re-resolve palette() in the sheet
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
@@ -419,7 +422,11 @@ class MainWindow(QMainWindow):
 
 
 def apply_theme(key: str) -> None:
-    """Light, dark, or follow the system (Qt 6.8+ colour schemes with the Fusion style)."""
+    """Light, dark, or follow the system.
+
+    Qt 6.8+ follows the system's colour scheme by itself; an explicit choice sets the scheme and also
+    a Fusion palette, because some platforms (X11 without a desktop theme, offscreen) ignore the scheme.
+    """
     app = QApplication.instance()
     if app is None:
         return
@@ -427,6 +434,29 @@ def apply_theme(key: str) -> None:
     scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(key, Qt.ColorScheme.Unknown)
     if hasattr(hints, "setColorScheme"):
         hints.setColorScheme(scheme)
+    if key == "dark":
+        app.setPalette(dark_palette())
+    elif key == "light":
+        app.setPalette(app.style().standardPalette())
+    else:
+        app.setPalette(QPalette())
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    role, group = QPalette.ColorRole, QPalette.ColorGroup
+    colours = {
+        role.Window: "#2b2d31", role.WindowText: "#e6e6e6", role.Base: "#1e1f22", role.AlternateBase: "#2b2d31",
+        role.ToolTipBase: "#3c3f45", role.ToolTipText: "#e6e6e6", role.Text: "#e6e6e6", role.Button: "#33363b",
+        role.ButtonText: "#e6e6e6", role.BrightText: "#ff6b6b", role.Link: "#6ab0ff", role.Highlight: "#3d7fd9",
+        role.HighlightedText: "#ffffff", role.PlaceholderText: "#8a8d93", role.Mid: "#44474d", role.Dark: "#1a1b1e",
+        role.Light: "#4a4d53", role.Midlight: "#3c3f45", role.Shadow: "#111214",
+    }
+    for r, colour in colours.items():
+        palette.setColor(r, QColor(colour))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(group.Disabled, r, QColor("#7a7d83"))
+    return palette
 
 
 __all__ = ["MainWindow", "apply_theme"]

@@ -168,3 +168,13 @@ def test_device_probe_fills_status_bar(qtbot, qapp):
     assert window.ctx.device_kind in {"cpu", "cuda", "mps"}
     assert "PyTorch" in window.ctx.library_versions
     window.close()
+
+
+def test_theme_choice_changes_the_palette_and_is_remembered(main_window, qapp):
+    main_window.set_theme("dark")
+    assert qapp.palette().window().color().lightness() < 80
+    assert main_window.ctx.settings.value("view/theme") == "dark"
+    main_window.set_theme("light")
+    assert qapp.palette().window().color().lightness() > 180
+    main_window.set_theme("system")
+    assert main_window.ctx.settings.value("view/theme") == "system"
