@@ -161,12 +161,35 @@ class ProjectDocument:
         target = Path(path) if path is not None else self._path
         if target is None:
             raise ValueError("the project has no file yet; give a path")
+        self._rebase_runs(target)
         atomic_write_text(target, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
         if target != self._path:
             self._path = target
             self.path_changed.emit(target)
         self._set_dirty(False)
         return target
+
+    def _rebase_runs(self, target: Path) -> None:
+        """Keep run records pointing at their folders when the project moves to another folder.
+
+        Run paths are stored relative to the project file; a Save As elsewhere rewrites them: relative
+        to the new folder when the run lies inside it, else absolute.
+        """
+        old_base = self._path.parent if self._path is not None else None
+        new_base = target.parent
+        if old_base is None or old_base.resolve() == new_base.resolve():
+            return
+        runs = []
+        for record in self._state["runs"]:
+            record = dict(record)
+            run_path = Path(record.get("path", ""))
+            absolute = run_path if run_path.is_absolute() else (old_base / run_path).resolve()
+            try:
+                record["path"] = absolute.relative_to(new_base.resolve()).as_posix()
+            except ValueError:
+                record["path"] = str(absolute)
+            runs.append(record)
+        self._state["runs"] = runs
 
     def load(self, path: str | Path) -> None:
         """Replace the document with the project at ``path``.

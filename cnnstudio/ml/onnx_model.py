@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +70,7 @@ class OnnxModel:
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=chosen)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"{self.path.name} is not a model ONNX Runtime can load: {first[:200]}") from None
+            raise UserError(_load_error_sentence(self.path, exc)) from None
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise UserError(f"{self.path.name} takes {len(inputs)} inputs; CNN Studio runs image models with one.")
@@ -113,6 +113,15 @@ class OnnxModel:
 
     def predict_image(self, image: np.ndarray, k: int = 5) -> Prediction:
         return self.predict_batch(self.prepare(image), k)[0]
+
+
+def _load_error_sentence(path: Path, exc: Exception) -> str:
+    text = str(exc).strip()
+    if "INVALID_PROTOBUF" in text or "Protobuf parsing failed" in text:
+        return f"{path.name} is not an ONNX model (the file is not valid ONNX data)."
+    first = text.splitlines()[0] if text else type(exc).__name__
+    first = re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", "", first)
+    return f"{path.name} is not a model ONNX Runtime can load: {first[:200]}"
 
 
 def _looks_like_probabilities(x: np.ndarray) -> bool:

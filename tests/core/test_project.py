@@ -130,3 +130,20 @@ def test_new_resets_everything(tmp_path):
     doc.replaced.connect(lambda: replaced.append(True))
     doc.new()
     assert doc.runs == [] and doc.path is None and not doc.dirty and replaced == [True]
+
+
+def test_save_as_elsewhere_keeps_runs_reachable(tmp_path):
+    first = tmp_path / "a"
+    doc = ProjectDocument()
+    doc.save(first / "p.cnnproj")
+    (first / "runs" / "r1").mkdir(parents=True)
+    doc.add_run({"name": "r1", "path": "runs/r1"})
+    doc.save()
+    doc.save(tmp_path / "b" / "copy.cnnproj")
+    assert doc.run_dir(doc.runs[0]) == (first / "runs" / "r1").resolve()
+    reopened = ProjectDocument()
+    reopened.load(tmp_path / "b" / "copy.cnnproj")
+    assert reopened.run_dir(reopened.runs[0]).is_dir()
+    # moving the project up to a folder that contains the runs keeps the path relative
+    doc.save(tmp_path / "top.cnnproj")
+    assert doc.runs[0]["path"] == "a/runs/r1"

@@ -110,7 +110,7 @@ def test_foreign_model_uses_graph_shape_and_generic_names(tmp_path):
 def test_bad_models_give_clear_errors(tmp_path):
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"definitely not protobuf")
-    with pytest.raises(UserError, match="not a model ONNX Runtime can load"):
+    with pytest.raises(UserError, match="junk.onnx is not an ONNX model"):
         OnnxModel(junk)
     with pytest.raises(UserError, match="does not exist"):
         OnnxModel(tmp_path / "missing.onnx")
