@@ -86,7 +86,9 @@ def test_train_prints_a_table_and_resumes(trained, tmp_path, capsys):
     "args, words",
     [
         (["train", "no-such-template", "--data", "digits"], "no network template"),
-        (["train", "lenet5", "--data", "nowhere/at/all"], "Unknown data"),
+        (["train", "lenet5", "--data", "nowhere/at/all"], "data folder nowhere/at/all does not exist"),
+        (["train", "lenet5", "--data", "nonsense"], "Unknown data 'nonsense'"),
+        (["train", "lenet5", "--data", "digits", "--samples", "5"], "--samples does not apply to digits"),
         (["train", "lenet5", "--data", "digits", "--epochs", "0"], "epochs"),
         (["train", "lenet5", "--data", "digits", "--lr", "-1"], "learning rate"),
         (["train"], "Name the network"),
@@ -120,6 +122,8 @@ def test_predict_prints_top_classes(trained, tmp_path, capsys):
     (item,) = result["predictions"]
     assert len(item["top"]) == 2 and item["top"][0]["probability"] >= item["top"][1]["probability"]
     assert item["top"][0]["class"] in [str(i) for i in range(10)] and "bbox" not in item
+    assert main(["predict", str(out), one, "--json", "--top", "2"]) == 0  # a run folder means its model.onnx
+    assert json.loads(capsys.readouterr().out)["predictions"] == result["predictions"]
 
 
 def test_predict_localization_model_gives_a_box(tmp_path, capsys):
@@ -145,12 +149,14 @@ def test_predict_mistakes_are_one_line(trained, tmp_path, capsys):
     fake_model = tmp_path / "model.onnx"
     fake_model.write_text("not a model")
     good = write_png(tmp_path / "ok.png", np.zeros((8, 8), np.uint8))
+    (tmp_path / "empty").mkdir()
     cases = [
         (["predict", str(out / "model.onnx"), str(broken)], "not a readable image"),
         (["predict", str(out / "model.onnx"), str(tmp_path / "missing.png")], "does not exist"),
         (["predict", str(tmp_path / "nothing.onnx"), good], "does not exist"),
         (["predict", str(fake_model), good], "not a model"),
         (["predict", str(out / "model.onnx"), good, "--top", "0"], "--top"),
+        (["predict", str(tmp_path / "empty"), good], "folder without a model.onnx"),
     ]
     for args, words in cases:
         assert main(args) == 2
@@ -189,3 +195,18 @@ def test_bundled_model_reads_dark_ink_on_paper():
     predictions = model.predict_batch(batch, k=1)
     accuracy = np.mean([p.top[0][0] == int(y) for p, y in zip(predictions, data.val_y)])
     assert accuracy >= 0.95
+
+
+def test_fit_classes_resizes_a_template_to_the_data(tmp_path, capsys):
+    import json
+
+    common = ["train", "lenet5", "--data", "shapes", "--samples", "60", "--epochs", "1", "--device", "cpu"]
+    assert main([*common, "--out", str(tmp_path / "no")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--fit-classes" in err and "5 classes" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "no").exists()
+    assert main([*common, "--fit-classes", "--out", str(tmp_path / "run")]) == 0
+    assert "Fitted the network's last layer" in capsys.readouterr().err
+    spec = json.loads((tmp_path / "run" / "spec.json").read_text())
+    assert spec["classes"] == ["circle", "square", "triangle", "star", "cross"]
+    assert spec["layers"][-1]["out_features"] == 5

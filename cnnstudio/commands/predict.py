@@ -17,7 +17,7 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL.onnx", help="the ONNX model file")
+    parser.add_argument("model", metavar="MODEL.onnx", help="the ONNX model file, or a run folder (its model.onnx)")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
     parser.add_argument("--top", type=int, default=3, metavar="K", help="how many classes to show (default 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with every prediction")
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top < 1:
         raise UserError("--top must be 1 or more.")
-    model = OnnxModel(args.model)
+    model = OnnxModel(_model_file(args.model))
     images = [(path, load_image(path)) for path in args.images]  # every file is checked before any output
     results = []
     for path, image in images:
@@ -54,3 +54,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"box: x {x:.3f}, y {y:.3f}, w {w:.3f}, h {h:.3f} (fractions of the image)")
         print()
     return 0
+
+
+def _model_file(model: str):
+    """``model``, or the model.onnx of a run folder."""
+    from pathlib import Path
+
+    path = Path(model)
+    if path.is_dir():
+        if (path / "model.onnx").is_file():
+            return path / "model.onnx"
+        raise UserError(f"{model} is a folder without a model.onnx; give an .onnx file or a finished run's folder.")
+    return model

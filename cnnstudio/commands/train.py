@@ -46,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the train/validation split (default 0)")
     parser.add_argument("--samples", type=int, help="number of generated images (shapes) or a subset size")
     parser.add_argument("--threads", type=int, help="CPU threads (default 0: all cores when idle, fewer when busy)")
+    parser.add_argument("--fit-classes", action="store_true",
+                        help="resize the network's last layer to the data's classes (e.g. lenet5 on shapes)")
     parser.add_argument("--json", action="store_true", help="print the final result as one JSON object")
 
 
@@ -59,6 +61,8 @@ def data_config_from(source: str, args: argparse.Namespace) -> dict:
     else:
         path = Path(source)
         if not path.exists():
+            if any(sep in source for sep in ("/", "\\")) or source.startswith((".", "~")):
+                raise UserError(f"The data folder {source} does not exist.")
             raise UserError(f"Unknown data {source!r}: use digits, shapes, mnist, fashion-mnist, cifar10 or a folder.")
         if not path.is_dir():
             raise UserError(f"The data {source} is a file; give a folder of images (one sub-folder per class).")
@@ -68,7 +72,12 @@ def data_config_from(source: str, args: argparse.Namespace) -> dict:
         config["val_fraction"] = args.val_fraction
     config["seed"] = args.data_seed
     if args.samples is not None:
-        config["num_samples" if config["source"] == "shapes" else "max_samples"] = args.samples
+        from cnnstudio.core.data_config import SOURCE_FIELDS
+
+        key = "num_samples" if config["source"] == "shapes" else "max_samples"
+        if key not in {f.name for f in SOURCE_FIELDS[config["source"]]}:
+            raise UserError(f"--samples does not apply to {config['source']}: it always uses all its images.")
+        config[key] = args.samples
     return normalize_data_config(config)
 
 
@@ -123,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"skipped {path}: {reason}", file=sys.stderr)
         if len(data.skipped) > 5:
             print(f"skipped {len(data.skipped)} unreadable files in all", file=sys.stderr)
+        spec = _fit_classes(spec, data.classes, args.fit_classes)
         events = train(spec, data, config, run_dir, control, data_config=data_config)
 
     bar: ProgressBar | None = None
@@ -160,6 +170,25 @@ def run(args: argparse.Namespace) -> int:
         return 0 if result.status != "cancelled" else 1
     _print_result(result, run_dir, training_seconds, total, format_duration)
     return 0 if result.status != "cancelled" else 1
+
+
+def _fit_classes(spec: dict, classes, fit: bool) -> dict:
+    """``spec`` ending in one output per data class: refit with ``--fit-classes``, else a clear error."""
+    from cnnstudio.core.inference import infer
+    from cnnstudio.core.spec_edit import classes_fit, fit_classes, with_placeholder_classes
+
+    if classes_fit(spec, classes) is not False:
+        return spec
+    if not fit:
+        out = infer(with_placeholder_classes(spec)).output_shape
+        raise UserError(f"The network ends in {out[0]} outputs but the data has {len(classes)} classes; "
+                        "add --fit-classes to resize its last layer to the data's classes.")
+    try:
+        fitted = fit_classes(spec, list(classes))
+    except ValueError as exc:
+        raise UserError(f"The network cannot be fitted to the data's {len(classes)} classes: {exc}.") from None
+    print(f"Fitted the network's last layer to the data's {len(classes)} classes.", file=sys.stderr)
+    return fitted
 
 
 def _print_result(result, run_dir: Path, training_seconds: float, total: float, format_duration) -> None:

@@ -273,3 +273,60 @@ def set_field(spec: dict, key: str, value: Any) -> dict:
     else:
         new[key] = copy.deepcopy(value)
     return new
+
+
+def fit_classes(spec: dict, classes: Sequence[str]) -> dict:
+    """Make a classifier end in ``len(classes)`` outputs named ``classes`` (the data's classes).
+
+    The last trunk layer that sets a width (a linear layer's ``out_features``, or a conv's
+    ``out_channels`` in a network that ends with global pooling) is resized; the layers after it
+    (activations, dropout, pooling, flatten) keep working. ``ValueError`` when no layer sets a width.
+    """
+    names = [str(name) for name in classes]
+    if not names:
+        raise ValueError("the data has no classes")
+    layers = spec.get("layers") or []
+    for index in range(len(layers) - 1, -1, -1):
+        layer = layers[index]
+        if not isinstance(layer, dict):
+            continue
+        try:
+            known = get_layer_type(str(layer.get("type"))).param_names
+        except (KeyError, ValueError):
+            known = ()
+        for param in ("out_features", "out_channels"):
+            if param in layer or param in known:
+                new = set_param(spec, layer_key(layer, index), param, len(names))
+                new["classes"] = names
+                return new
+    raise ValueError("the network has no layer whose output size can be set")
+
+
+def with_placeholder_classes(spec: dict) -> dict:
+    """``spec`` naming as many classes as its trunk has outputs, so inference judges the layers alone.
+
+    The class count is the data's business: a network without class names gets the data's, and a
+    count that does not match is offered :func:`fit_classes`.
+    """
+    from cnnstudio.core.inference import infer
+
+    probe = dict(spec)
+    probe["classes"] = ["c0", "c1"]
+    out = infer(probe).output_shape
+    if out is not None and len(out) == 1 and out[0] >= 1:
+        probe["classes"] = [f"c{i}" for i in range(out[0])]
+    return probe
+
+
+def classes_fit(spec: dict, classes: Sequence[str]) -> bool | None:
+    """Whether the network ends in one output per class in ``classes`` (and names that many, if any).
+
+    ``None`` when the network has no flat output to judge (an invalid network; inference reports why).
+    """
+    from cnnstudio.core.inference import infer
+
+    out = infer(with_placeholder_classes(spec)).output_shape
+    if out is None or len(out) != 1:
+        return None
+    named = spec.get("classes") if isinstance(spec.get("classes"), list) else []
+    return out[0] == len(classes) and (not named or len(named) == len(classes))

@@ -180,3 +180,23 @@ def test_layers_without_id_are_addressed_by_position():
     assert len(se.remove_layers(spec, ["#2"])["layers"]) == 5
     assert [layer.get("id") for layer in se.move_layers(spec, ["#2"], 0)["layers"]][:2] == [None, "c1"]
     assert se.duplicate_layers(spec, ["#2"])["layers"][2]["id"] == "relu_3"
+
+
+def test_fit_classes_resizes_the_last_sized_layer_and_names_the_classes():
+    spec = {"input": {"channels": 1, "height": 8, "width": 8}, "classes": ["a", "b"], "layers": [
+        {"id": "c1", "type": "conv2d", "out_channels": 4, "kernel_size": 3},
+        {"id": "flat", "type": "flatten"},
+        {"id": "out", "type": "linear", "out_features": 2},
+        {"id": "drop", "type": "dropout"},
+    ]}
+    new = se.fit_classes(spec, ["x", "y", "z"])
+    assert new["layers"][2]["out_features"] == 3 and new["classes"] == ["x", "y", "z"]
+    assert new["layers"][0]["out_channels"] == 4
+    assert spec["layers"][2]["out_features"] == 2 and spec["classes"] == ["a", "b"]  # input untouched
+    conv_head = {"layers": [{"id": "c", "type": "conv2d", "out_channels": 4, "kernel_size": 1},
+                            {"id": "g", "type": "flatten"}]}
+    assert se.fit_classes(conv_head, ["p", "q"])["layers"][0]["out_channels"] == 2
+    with pytest.raises(ValueError):
+        se.fit_classes({"layers": [{"id": "f", "type": "flatten"}]}, ["a"])
+    with pytest.raises(ValueError):
+        se.fit_classes(spec, [])

@@ -107,3 +107,36 @@ def test_bad_source_shows_one_clear_message(qtbot, workspace, ctx, tmp_path):
     ctx.undo_stack.undo()
     _wait_loaded(qtbot, workspace, "digits")
     assert not workspace.error_label.isVisible()
+
+
+def test_data_that_does_not_fit_the_network_says_so_and_offers_a_fix(qtbot, workspace, ctx):
+    _wait_loaded(qtbot, workspace, "digits")
+    assert "Fits the Designer's network" in workspace.fit_label.text()
+    assert workspace.fit_button.isHidden()
+    data = ctx.document.get("data")
+    data.update(source="shapes", num_samples=60, image_size=24)
+    ctx.edit("data", data, "shapes")
+    _wait_loaded(qtbot, workspace, "shapes")
+    text = workspace.fit_label.text()
+    assert "converted to gray 28×28" in text and "ends in 10 outputs" in text and "5 classes" in text
+    assert not workspace.fit_button.isHidden()
+    workspace.fit_button.click()
+    spec = ctx.document.get("network")
+    assert spec["classes"] == ["circle", "square", "triangle", "star", "cross"]
+    assert spec["layers"][-1]["out_features"] == 5
+    assert workspace.fit_button.isHidden() and "outputs" not in workspace.fit_label.text()
+    ctx.undo_stack.undo()  # the fit is one undoable step
+    assert ctx.document.get("network")["layers"][-1]["out_features"] == 10
+    assert not workspace.fit_button.isHidden()
+    spec = ctx.document.get("network")
+    spec["layers"][0]["kernel_size"] = 40
+    ctx.document.set("network", spec)
+    assert "has a problem" in workspace.fit_label.text() and workspace.fit_button.isHidden()
+    spec["layers"][0]["kernel_size"] = 5
+    spec["task"] = "localization"
+    ctx.document.set("network", spec)
+    data = ctx.document.get("data")
+    data["source"] = "digits"
+    ctx.edit("data", data, "digits")
+    _wait_loaded(qtbot, workspace, "digits")
+    assert "predicts boxes" in workspace.fit_label.text()

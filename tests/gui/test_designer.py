@@ -336,3 +336,31 @@ def test_a_layer_without_id_can_be_edited_and_given_one(designer, ctx):
     assert designer.spec()["layers"][1]["out_channels"] == 4
     designer.rename_layer("#2", "mid")
     assert ids(designer)[1] == "mid" and row(designer, "mid").error is None
+
+
+def test_ctrl_z_in_a_property_spin_box_undoes_the_network_edit(main_window):
+    from PySide6.QtTest import QTest
+
+    ctx = main_window.ctx
+    designer = main_window.show_workspace("designer")
+    main_window.activateWindow()
+    designer.stack.select_ids(["c1"])
+    spin = designer.properties.editors()["out_channels"].spin
+    before = spin.value()
+    spin.setFocus()
+    spin.setValue(before + 3)
+    assert ctx.document.get("network")["layers"][0]["out_channels"] == before + 3
+    # the toolbar button keeps its label; what it would undo is in its tooltip
+    assert designer.action_undo.text() == "Undo" and designer.action_undo.isEnabled()
+    assert ctx.undo_stack.undoText() in designer.action_undo.toolTip()
+    QTest.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ctx.document.get("network")["layers"][0]["out_channels"] == before
+    assert designer.properties.editors()["out_channels"].spin.value() == before
+    # text being typed (not yet committed with Enter) is still undone inside the box
+    spin = designer.properties.editors()["out_channels"].spin
+    index = ctx.undo_stack.index()
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    QTest.keyClicks(spin, "42")
+    QTest.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ctx.undo_stack.index() == index and spin.text() != "42"

@@ -64,6 +64,10 @@ def test_a_run_trains_live_and_is_listed(workspace, ctx, qtbot):
     ws.start()
     assert ws.running and not ws.start_button.isEnabled() and ws.stop_button.isEnabled()
     assert not ws.form.epochs.isEnabled()
+    # listed as running from its start, not only once it ended
+    qtbot.waitUntil(lambda: ws.history.rowCount() == 1 or ws.result is not None, timeout=60_000)
+    if ws.result is None:
+        assert ws.history.item(0, 1).text() == "running"
     result = wait_result(qtbot, ws)
     assert type(result).__name__ == "Finished" and result.status == "completed", result
     assert [r["epoch"] for r in ws.rows] == [1, 2, 3]
@@ -109,6 +113,8 @@ def test_stop_then_resume_the_selected_run(workspace, ctx, qtbot):
     result = wait_result(qtbot, ws)
     assert result.status == "cancelled"
     assert ws.history.item(0, 1).text() == "cancelled"
+    # the stopped run is selected already, so Resume is one click away
+    assert ws.history.selected_run() is not None and "Resume selected run" in ws.message.text()
     ws.history.selectRow(0)
     assert ws.resume_button.isEnabled()
     done = len(ws.rows)
@@ -147,3 +153,141 @@ def test_shutdown_stops_a_running_worker(qtbot, ctx):
     qtbot.waitUntil(lambda: ws._last_batch is not None, timeout=60_000)
     ws.shutdown()
     assert not ws.running
+
+
+def test_an_invalid_network_turns_start_off_and_says_why(workspace, ctx, qtbot):
+    assert workspace.start_button.isEnabled() and workspace.blocker.isHidden()
+    spec = ctx.document.get("network")
+    spec["layers"][0]["kernel_size"] = 40
+    ctx.edit("network", spec, "kernel too big")
+    assert not workspace.start_button.isEnabled()
+    assert "kernel is larger" in workspace.blocker.text() and "Designer" in workspace.blocker.text()
+    assert not workspace.blocker.isHidden()
+    workspace.start()  # the shortcut path: does nothing while the network is invalid
+    assert not workspace.running and ctx.document.runs == []
+    ctx.undo_stack.undo()
+    assert workspace.start_button.isEnabled() and workspace.blocker.isHidden()
+
+
+def test_a_network_without_class_names_is_not_blocked(workspace, ctx):
+    spec = ctx.document.get("network")
+    spec["classes"] = []
+    ctx.document.set("network", spec)
+    assert workspace.start_button.isEnabled()
+
+
+def test_too_few_outputs_for_the_data_offers_a_one_click_fix(workspace, ctx, qtbot):
+    spec = ctx.document.get("network")
+    spec["layers"][-1]["out_features"] = 3
+    spec["classes"] = ["a", "b", "c"]
+    ctx.document.set("network", spec)
+    training = ctx.document.get("training")
+    training["epochs"] = 1
+    ctx.document.set("training", training)
+    workspace.start()
+    result = wait_result(qtbot, workspace)
+    assert type(result).__name__ == "Failed" and "10 classes" in result.message
+    assert not workspace.fix_button.isHidden() and "10 classes" in workspace.fix_button.text()
+    assert "10 outputs" in workspace.fix_button.toolTip()
+    workspace.fix_button.click()
+    fitted = ctx.document.get("network")
+    assert fitted["layers"][-1]["out_features"] == 10 and fitted["classes"] == [str(i) for i in range(10)]
+    assert workspace.fix_button.isHidden() and "Press Start" in workspace.message.text()
+    ctx.undo_stack.undo()
+    assert ctx.document.get("network")["layers"][-1]["out_features"] == 3
+    ctx.undo_stack.redo()
+    workspace._show_fix(tuple(str(i) for i in range(10)))
+    spec = ctx.document.get("network")
+    spec["name"] = "renamed"
+    ctx.document.set("network", spec)  # any network edit re-checks: the fit is no longer needed
+    assert workspace.fix_button.isHidden()
+    workspace.start()
+    result = wait_result(qtbot, workspace)
+    assert type(result).__name__ == "Finished"
+
+
+def test_ctrl_z_in_a_committed_spin_box_undoes_the_project_edit(main_window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    ctx = main_window.ctx
+    ws = main_window.show_workspace("train")
+    main_window.activateWindow()
+    before = ctx.document.get("training")["epochs"]
+    spin = ws.form.epochs
+    spin.setFocus()
+    spin.setValue(before + 4)
+    assert ctx.document.get("training")["epochs"] == before + 4
+    QTest.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ctx.document.get("training")["epochs"] == before and spin.value() == before
+    redo = main_window.action_redo.shortcut()[0]
+    QTest.keyClick(spin, redo.key(), redo.keyboardModifiers())
+    assert ctx.document.get("training")["epochs"] == before + 4
+
+
+def test_ctrl_return_starts_and_ctrl_period_stops(workspace, ctx, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    training = ctx.document.get("training")
+    training["epochs"] = 500
+    ctx.document.set("training", training)
+    workspace.activateWindow()
+    workspace.form.optimizer.setFocus()
+    assert "Ctrl+Return" in workspace.start_button.toolTip()
+    QTest.keyClick(workspace.form.optimizer, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert workspace.running
+    QTest.keyClick(workspace.form.optimizer, Qt.Key.Key_Period, Qt.KeyboardModifier.ControlModifier)
+    result = wait_result(qtbot, workspace)
+    assert getattr(result, "status", "cancelled") == "cancelled"
+    assert workspace.progress_label.text().startswith("Stop")
+
+
+def test_selecting_an_old_run_shows_its_curves_and_confusion_matrix(workspace, ctx, qtbot):
+    from cnnstudio.gui.workspaces.train import Workspace
+
+    training = ctx.document.get("training")
+    training["epochs"] = 2
+    ctx.document.set("training", training)
+    workspace.start()
+    assert type(wait_result(qtbot, workspace)).__name__ == "Finished"
+    reopened = Workspace(ctx)  # as after reopening the project: nothing of the run in memory
+    qtbot.addWidget(reopened)
+    try:
+        assert reopened.history.rowCount() == 1 and reopened.curves.data_of("val_loss")[0] == []
+        reopened.history.selectRow(0)
+        assert reopened.curves.data_of("val_loss")[0] == [1, 2]
+        assert reopened.confusion.rowCount() == 10 and reopened.confusion.matrix.sum() > 0
+        assert "completed, 2 epochs" in reopened.progress_label.text()
+        reopened.confusion.cell_chosen.emit(0, 0)
+        assert "trained in this session" in reopened.cell_images.title.text()
+    finally:
+        reopened.shutdown()
+
+
+def test_opening_another_project_stops_the_run_and_says_so(workspace, ctx, qtbot):
+    training = ctx.document.get("training")
+    training["epochs"] = 500
+    ctx.document.set("training", training)
+    workspace.start()
+    qtbot.waitUntil(lambda: workspace._last_batch is not None, timeout=60_000)
+    ctx.document.new()
+    result = wait_result(qtbot, workspace)
+    assert getattr(result, "status", "cancelled") == "cancelled"
+    assert "another project was opened" in workspace.message.text()
+    assert workspace.history.rowCount() == 0  # the new project has no runs
+
+
+def test_a_run_killed_mid_training_is_listed_as_interrupted(qtbot, tmp_path):
+    from cnnstudio.gui.workspaces.train.history import RunHistoryTable
+    from cnnstudio.ml.runs import RunInfo
+
+    run = RunInfo(path=tmp_path / "r", name="r", spec={}, config={"training": {"epochs": 5}},
+                  history=[{"epoch": 1, "val_accuracy": 0.5}], summary={})
+    assert run.status == "running"
+    table = RunHistoryTable()
+    qtbot.addWidget(table)
+    table.set_runs([run])
+    assert table.item(0, 1).text() == "interrupted"
+    table.set_runs([run], active=tmp_path / "r")
+    assert table.item(0, 1).text() == "running"

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.core.data_config import AUGMENT_FIELDS, augment_defaults
+from cnnstudio.gui.widgets.undo_keys import route_undo_keys
 from cnnstudio.gui.workspaces.data.thumbnails import thumbnail
 
 _COLOUR_ONLY = ("saturation", "hue")
@@ -98,6 +99,7 @@ class AugmentPanel(QWidget):
             spin.setDecimals(0 if field.name == "rotation" else 2)
             spin.setSingleStep(5.0 if field.name == "rotation" else 0.05)
             spin.setSpecialValueText("off")
+            route_undo_keys(spin)
             spin.setKeyboardTracking(False)
             spin.setToolTip(field.help)
             spin.setObjectName(f"augment_{field.name}")

@@ -32,6 +32,7 @@ from cnnstudio.core.data_config import (
     NumberField,
     source_defaults,
 )
+from cnnstudio.gui.widgets.undo_keys import route_undo_keys
 
 _PATH_HINTS = {
     "folder": "A folder with one sub-folder of images per class (cat/, dog/, …)",
@@ -60,6 +61,7 @@ class SourcePanel(QWidget):
         self.path_edit.editingFinished.connect(self._on_path_edited)
         self.browse_button = QPushButton("Browse…")
         self.browse_button.clicked.connect(self._browse)
+        self.browse_button.setToolTip("Choose the dataset folder (you can also drop a folder on the window)")
         path_row = QHBoxLayout()
         path_row.setContentsMargins(0, 0, 0, 0)
         path_row.addWidget(self.path_edit, 1)
@@ -85,7 +87,7 @@ class SourcePanel(QWidget):
         self.form_host.setLayout(self.form)
 
         self.reload_button = QPushButton("Reload")
-        self.reload_button.setToolTip("Read the dataset again (after files changed on disk).")
+        self.reload_button.setToolTip("Read the dataset again (after files changed on disk) (F5)")
         self.reload_button.clicked.connect(self.reload_requested)
 
         layout = QVBoxLayout(self)
@@ -190,6 +192,7 @@ class SourcePanel(QWidget):
             widget.setDecimals(2)
             widget.setSingleStep(0.05)
         widget.setKeyboardTracking(False)  # one edit per Enter / focus change / arrow click
+        route_undo_keys(widget)
         widget.setToolTip(field.help)
         widget.setObjectName(f"data_{field.name}")
         widget.valueChanged.connect(lambda value, f=field: self._emit({f.name: value}, f"Change {f.title.lower()}",

@@ -6,12 +6,14 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
+    QPushButton,
     QSplitter,
     QTabWidget,
     QTreeWidget,
@@ -30,6 +32,10 @@ from cnnstudio.gui.workspaces.data.loading import PREVIEW_VARIANTS, load_job, pr
 from cnnstudio.gui.workspaces.data.sample_grid import SampleGrid
 from cnnstudio.gui.workspaces.data.source_panel import SourcePanel
 
+_WARN_STYLE = (
+    "QLabel { background: rgba(230, 160, 30, 0.14); border: 1px solid rgba(200, 130, 20, 0.6);"
+    " border-radius: 4px; padding: 6px 8px; }"
+)
 _ERROR_STYLE = (
     "QLabel { background: rgba(220, 60, 60, 0.12); border: 1px solid rgba(220, 60, 60, 0.6);"
     " border-radius: 4px; padding: 6px 8px; }"
@@ -64,9 +70,21 @@ class Workspace(WorkspaceBase):
         self.source_panel = SourcePanel()
         self.source_panel.edited.connect(self._on_source_edited)
         self.source_panel.reload_requested.connect(lambda: self.load(force=True))
+        reload_key = QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self)
+        reload_key.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        reload_key.activated.connect(lambda: self.load(force=True))
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        # how this data meets the Designer's network (input conversion, task, class count)
+        self.fit_label = QLabel()
+        self.fit_label.setWordWrap(True)
+        self.fit_label.setTextFormat(Qt.TextFormat.RichText)
+        self.fit_label.hide()
+        self.fit_button = QPushButton()
+        self.fit_button.setToolTip("Resize the network's last layer to these classes and name them (undo with Ctrl+Z)")
+        self.fit_button.clicked.connect(self.fit_network_to_data)
+        self.fit_button.hide()
         self.counts_chart = CountsChart()
         self.skipped_title = _section_title("Skipped files")
         self.skipped_list = QTreeWidget()
@@ -81,6 +99,8 @@ class Workspace(WorkspaceBase):
         left.addWidget(self.source_panel)
         left.addWidget(_hline())
         left.addWidget(self.summary)
+        left.addWidget(self.fit_label)
+        left.addWidget(self.fit_button)
         self.counts_title = _section_title("Images per class")
         left.addWidget(self.counts_title)
         left.addWidget(self.counts_chart, 2)
@@ -140,13 +160,84 @@ class Workspace(WorkspaceBase):
         layout.addWidget(splitter)
 
         self.ctx.document.changed.connect(self._on_document_changed)
-        self.ctx.document.replaced.connect(self._sync_from_document)
+        self.ctx.document.replaced.connect(self._on_document_replaced)
         self._sync_from_document()
+
+    def _on_document_replaced(self) -> None:
+        self._sync_from_document()
+        self._update_fit()
 
     # --- document -> view -----------------------------------------------------------------------
     def _on_document_changed(self, section: str) -> None:
         if section == "data":
             self._sync_from_document()
+        elif section == "network":
+            self._update_fit()
+
+    # --- data <-> network ------------------------------------------------------------------------
+    def _update_fit(self) -> None:
+        """Say how the loaded data meets the Designer's network; offer a fix for a class-count mismatch."""
+        from cnnstudio.core.spec_edit import classes_fit
+
+        bundle = self.loaded.bundle if self.loaded is not None else None
+        if bundle is None:
+            self.fit_label.hide()
+            self.fit_button.hide()
+            return
+        spec = self.ctx.document.get("network")
+        inp = spec.get("input") if isinstance(spec.get("input"), dict) else {}
+        want = tuple(inp.get(k) for k in ("channels", "height", "width"))
+        have = tuple(bundle.input_shape)
+        notes, warn = [], False
+        if all(isinstance(v, int) for v in want) and want != have:
+            kind = {1: "gray", 3: "RGB"}.get(want[0], f"{want[0]}-channel")
+            notes.append(
+                f"The network takes {want[0]}×{want[1]}×{want[2]}: for training the images are "
+                f"converted to {kind} {want[2]}×{want[1]}."
+            )
+        task = spec.get("task", "classification")
+        if task == "localization" and bundle.task != "localization":
+            warn = True
+            notes.append("The network predicts boxes but this data has none: choose shapes or a YOLO folder, "
+                         "or set the task to classification in the Designer.")
+        elif task == "classification" and bundle.task == "localization":
+            notes.append("The network is a classifier: it learns the class labels and the boxes are not used.")
+        fits = classes_fit(spec, bundle.classes)
+        if fits is False:
+            warn = True
+            from cnnstudio.core.inference import infer
+            from cnnstudio.core.spec_edit import with_placeholder_classes
+
+            out = infer(with_placeholder_classes(spec)).output_shape or ("?",)
+            named = len(spec.get("classes") or [])
+            ends = f"ends in {out[0]} outputs" + (f" named for {named} classes" if named and named != out[0] else "")
+            notes.append(f"The network {ends}, but this data has {len(bundle.classes)} classes.")
+            self.fit_button.setText(f"Fit the network to these {len(bundle.classes)} classes")
+        elif fits is None:
+            warn = True
+            notes.append("The Designer's network has a problem (see its Problems tab), so the fit cannot be checked.")
+        self.fit_button.setVisible(fits is False)
+        if not notes:
+            notes.append(f"Fits the Designer's network ({want[0]}×{want[1]}×{want[2]}, "
+                         f"{len(bundle.classes)} classes).")
+        self.fit_label.setText("<br>".join(notes))
+        self.fit_label.setStyleSheet(_WARN_STYLE if warn else "color: palette(placeholder-text);")
+        self.fit_label.show()
+
+    def fit_network_to_data(self) -> None:
+        """Resize the network's last layer to the loaded data's classes (one undoable edit)."""
+        from cnnstudio.core.spec_edit import fit_classes
+
+        if self.loaded is None:
+            return
+        classes = list(self.loaded.bundle.classes)
+        try:
+            spec = fit_classes(self.ctx.document.get("network"), classes)
+        except ValueError as exc:
+            self.ctx.show_status(f"The network cannot be fitted automatically: {exc}; edit it in the Designer.")
+            return
+        self.ctx.edit("network", spec, f"Fit the network to {len(classes)} classes")
+        self.ctx.show_status(f"Network fitted to {len(classes)} classes")
 
     def _sync_from_document(self) -> None:
         data = self.ctx.document.get("data")
@@ -245,6 +336,7 @@ class Workspace(WorkspaceBase):
         self.counts_title.hide()
         self._filler.show()
         self.summary.setText("<i>No dataset loaded.</i>")
+        self._update_fit()
         self._show_skipped([])
         self.skipped_title.hide()
         self.augment_panel.mosaic.set_message("Load a dataset to preview augmentations.")
@@ -267,6 +359,7 @@ class Workspace(WorkspaceBase):
         self.counts_title.show()
         self._filler.hide()
         self.grid.show_samples(loaded.samples, bundle.classes)
+        self._update_fit()
         self._show_skipped(bundle.skipped)
         self.skipped_title.show()
         self.augment_panel.set_augment(self.ctx.document.get("data").get("augment") or {}, c)
@@ -308,7 +401,7 @@ class Workspace(WorkspaceBase):
 
     def shutdown(self) -> None:
         self.ctx.document.changed.disconnect(self._on_document_changed)
-        self.ctx.document.replaced.disconnect(self._sync_from_document)
+        self.ctx.document.replaced.disconnect(self._on_document_replaced)
         for cancel, _ in self._jobs:
             cancel.set()
         for _, done in self._jobs:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.core.registry import ParamSpec
+from cnnstudio.gui.widgets.undo_keys import route_undo_keys
 
 INT_LIMIT = 2**31 - 1
 
@@ -30,6 +31,7 @@ def _int_spin(spec: ParamSpec) -> QSpinBox:
     spin.setKeyboardTracking(False)
     spin.setAccelerated(True)
     spin.setMinimumWidth(44)
+    route_undo_keys(spin)
     return spin
 
 
@@ -91,6 +93,7 @@ class FloatEditor(ParamEditor):
         )
         self.spin.setSingleStep(0.05 if (spec.maximum or 0) <= 1 else 1.0)
         self.spin.setKeyboardTracking(False)
+        route_undo_keys(self.spin)
         self._layout.addWidget(self.spin)
         self.spin.valueChanged.connect(self._emit)
 

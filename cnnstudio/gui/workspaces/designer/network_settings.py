@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.core import spec_edit
 from cnnstudio.core.registry import describe, format_shape
+from cnnstudio.gui.widgets.undo_keys import route_undo_keys
 
 #: an edit request: a pure function from the current spec to the new one, its undo text and merge key
 EditFn = Callable[[dict], dict]
@@ -30,6 +31,7 @@ def _spin(tip: str, maximum: int = 4096) -> QSpinBox:
     spin.setRange(1, maximum)
     spin.setKeyboardTracking(False)
     spin.setToolTip(tip)
+    route_undo_keys(spin)
     return spin
 
 
@@ -90,6 +92,7 @@ class NetworkSettings(QScrollArea):
         self.head_hidden.setRange(0, 4096)
         self.head_hidden.setKeyboardTracking(False)
         self.head_hidden.setSpecialValueText("none")
+        route_undo_keys(self.head_hidden)
         self.head_hidden.setToolTip(
             "Units of an optional hidden dense layer (with ReLU) before the 4 box outputs"
         )

@@ -49,6 +49,12 @@ LAYERS_MIME = "application/x-cnnstudio-layers"
 SPEC_FILTER = "Network specs (*.json);;All files (*)"
 
 
+def _undo_tip(verb: str, text: str, key: QKeySequence.StandardKey) -> str:
+    keys = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+    what = f" “{text}”" if text else ""
+    return f"{verb}{what} ({keys}); undo covers every project edit, in any workspace"
+
+
 def set_text(label: QLabel, text: str) -> None:
     """Set a label's text only when it changed (a rich-text label re-lays out on every setText)."""
     if label.text() != text:
@@ -166,6 +172,17 @@ class Workspace(WorkspaceBase):
         layout.addWidget(self.toolbar)
         layout.addWidget(self.splitter, 1)
 
+    def _sync_undo_actions(self, *_args) -> None:
+        import shiboken6
+
+        stack = self.ctx.undo_stack
+        if not shiboken6.isValid(stack):  # the stack signals while it is being destroyed at exit
+            return
+        self.action_undo.setEnabled(stack.canUndo())
+        self.action_redo.setEnabled(stack.canRedo())
+        self.action_undo.setToolTip(_undo_tip("Undo", stack.undoText(), QKeySequence.StandardKey.Undo))
+        self.action_redo.setToolTip(_undo_tip("Redo", stack.redoText(), QKeySequence.StandardKey.Redo))
+
     def _action(self, text: str, slot, shortcut=None, tip: str = "", on_stack: bool = False) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
@@ -221,10 +238,17 @@ class Workspace(WorkspaceBase):
         bar.addAction(self.action_export_spec)
         bar.addWidget(export_button)
         bar.addSeparator()
-        undo = self.ctx.undo_stack.createUndoAction(self, "Undo")
-        redo = self.ctx.undo_stack.createRedoAction(self, "Redo")
-        undo.setToolTip("Undo the last network edit (Ctrl+Z)")
-        redo.setToolTip("Redo (Ctrl+Shift+Z)")
+        # fixed labels (the stack's own actions rename themselves "Undo <edit>", so the toolbar jumped);
+        # what would be undone is in the tooltip. The keys are the Edit menu's, for the whole project.
+        stack = self.ctx.undo_stack
+        undo = QAction("Undo", self)
+        redo = QAction("Redo", self)
+        undo.triggered.connect(stack.undo)
+        redo.triggered.connect(stack.redo)
+        self.action_undo, self.action_redo = undo, redo
+        stack.indexChanged.connect(self._sync_undo_actions)  # a bound slot: dropped with this widget
+        stack.cleanChanged.connect(self._sync_undo_actions)
+        self._sync_undo_actions()
         bar.addAction(undo)
         bar.addAction(redo)
         bar.addSeparator()

@@ -33,6 +33,9 @@ class ConfusionView(QTableWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # ten classes fit without a scroll bar in the space the Train workspace gives the matrix
+        self.verticalHeader().setMinimumSectionSize(12)
+        self.horizontalHeader().setMinimumSectionSize(12)
         self.setToolTip("Rows: true class; columns: predicted class. Click a cell to see its images.")
         self.matrix = np.zeros((0, 0), dtype=np.int64)
         self.cellClicked.connect(lambda r, c: self.cell_chosen.emit(r, c))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
@@ -12,6 +14,19 @@ IOU_COLOR = (44, 160, 44)
 OVERLAY_COLORS = ((148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
 
 
+class EpochAxis(pg.AxisItem):
+    """An x axis with whole-epoch ticks only (no "1.2 epochs")."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's names
+        levels = [(spacing, [v for v in values if float(v).is_integer()])
+                  for spacing, values in super().tickValues(minVal, maxVal, size) if spacing >= 1]
+        levels = [(spacing, values) for spacing, values in levels if values]
+        if not levels and maxVal - minVal < 50:
+            first, last = math.ceil(minVal), math.floor(maxVal)
+            levels = [(1.0, [float(v) for v in range(first, last + 1)])]
+        return levels
+
+
 class CurvesView(QWidget):
     """Two plots: loss (train, validation) and accuracy (train, validation, IoU); items updated with setData."""
 
@@ -19,13 +34,14 @@ class CurvesView(QWidget):
         super().__init__(parent)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.loss_plot = pg.PlotWidget(title="Loss")
-        self.acc_plot = pg.PlotWidget(title="Accuracy")
-        for plot in (self.loss_plot, self.acc_plot):
+        self.loss_plot = pg.PlotWidget(title="Loss", axisItems={"bottom": EpochAxis("bottom")})
+        self.acc_plot = pg.PlotWidget(title="Accuracy", axisItems={"bottom": EpochAxis("bottom")})
+        # loss falls and accuracy rises: legends in the corners the curves leave free
+        for plot, offset in ((self.loss_plot, (-10, 10)), (self.acc_plot, (-10, -10))):
             plot.setBackground("w")
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setLabel("bottom", "epoch")
-            plot.addLegend(offset=(-10, 10))
+            plot.addLegend(offset=offset)
             layout.addWidget(plot)
         self.acc_plot.setYRange(0, 1.0)
         self.curves = {
@@ -57,6 +73,14 @@ class CurvesView(QWidget):
             else:
                 legend.addItem(iou, "val IoU")
 
+    def plan_epochs(self, epochs: int | None) -> None:
+        """Span the x axis over the planned epochs while a run trains (``None``: fit the data again)."""
+        for plot in (self.loss_plot, self.acc_plot):
+            if epochs:
+                plot.setXRange(0.5, max(1, int(epochs)) + 0.5, padding=0)
+            else:
+                plot.enableAutoRange(axis="x")
+
     def data_of(self, key: str) -> tuple[list[float], list[float]]:
         xs, ys = self.curves[key].getData()
         return ([] if xs is None else list(xs)), ([] if ys is None else list(ys))
@@ -64,6 +88,8 @@ class CurvesView(QWidget):
     def set_overlays(self, runs: list) -> None:
         """Dashed validation curves of earlier runs (``RunInfo`` objects); others are removed."""
         wanted = {str(r.path): r for r in runs}
+        if wanted:
+            self.plan_epochs(None)  # runs of other lengths: show them whole
         for key in list(self._overlays):
             if key not in wanted:
                 for plot, item in self._overlays.pop(key):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-COLUMNS = ("Run", "Status", "Epochs", "Val accuracy", "Val loss", "Val IoU", "Time (s)")
+COLUMNS = ("Run", "Status", "Epochs", "Val acc", "Val loss", "Val IoU", "Time (s)")
 
 
 class RunHistoryTable(QTableWidget):
@@ -19,12 +19,15 @@ class RunHistoryTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.verticalHeader().hide()
         self.runs: list = []
         self.itemChanged.connect(self._on_item_changed)
 
-    def set_runs(self, runs: list) -> None:
+    def set_runs(self, runs: list, active=None) -> None:
+        """Show ``runs``; ``active`` is the folder of the run training now (others cannot be "running")."""
         checked = {str(r.path) for r in self.checked_runs()}
         self.blockSignals(True)
         try:
@@ -32,7 +35,12 @@ class RunHistoryTable(QTableWidget):
             for row, run in enumerate(runs):
                 final, summary = run.final, run.summary
                 epochs = f"{run.epochs_done}/{run.training.get('epochs', '?')}"
-                values = [run.name, run.status.replace("_", " "), epochs, _num(final.get("val_accuracy")),
+                status = run.status.replace("_", " ")
+                if active is not None and str(run.path) == str(active):
+                    status = "running"
+                elif run.status in ("running", "new"):
+                    status = "interrupted"  # the app ended while it trained; its last epoch can be resumed
+                values = [run.name, status, epochs, _num(final.get("val_accuracy")),
                           _num(final.get("val_loss")), _num(final.get("val_iou")),
                           _num(summary.get("training_seconds"), 1)]
                 for col, text in enumerate(values):
@@ -42,6 +50,8 @@ class RunHistoryTable(QTableWidget):
                         on = str(run.path) in checked
                         item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
                         item.setToolTip(str(run.path))
+                    elif col == 1 and status == "interrupted":
+                        item.setToolTip("The app closed while this run was training; resume it to go on.")
                     elif col >= 2:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     self.setItem(row, col, item)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.gui.context import AppContext
+from cnnstudio.gui.widgets.undo_keys import route_undo_keys
 
 OPTIMIZERS = (("adam", "Adam"), ("adamw", "AdamW"), ("sgd", "SGD with momentum"))
 SCHEDULES = (("none", "Constant"), ("step", "Step (x0.1 every third)"), ("cosine", "Cosine"))
@@ -47,6 +48,21 @@ class TrainingSettingsForm(QWidget):
             "schedule": self.schedule, "early_stopping": self.early_stopping, "seed": self.seed,
             "device": self.device, "mixed_precision": self.mixed_precision,
         }
+        tips = {
+            "optimizer": "How the weights follow the gradient: Adam and AdamW adapt the step per weight; "
+                         "SGD uses the learning rate and momentum as they are",
+            "lr": "Learning rate: the step size of each weight update (Adam: about 0.001; SGD: about 0.01)",
+            "weight_decay": "Pulls the weights towards 0 at each step (L2 regularisation); 0 = off",
+            "momentum": "SGD only: how much of the previous step carries into the next (0.9 is usual)",
+            "batch_size": "Images per weight update; larger batches are faster per image but need more memory",
+            "epochs": "Passes over the training images",
+            "schedule": "How the learning rate changes over the epochs",
+            "early_stopping": "Stop when the validation loss has not improved for this many epochs (off = never)",
+            "seed": "Seed of the initial weights and of the batch order: the same seed gives the same run",
+            "device": "Where to train: Automatic picks a CUDA or Apple GPU when there is one, else the CPU",
+        }
+        for key, tip in tips.items():
+            self.widgets[key].setToolTip(tip)
         labels = {
             "optimizer": "Optimizer", "lr": "Learning rate", "weight_decay": "Weight decay",
             "momentum": "Momentum (SGD)", "batch_size": "Batch size", "epochs": "Epochs",
@@ -56,6 +72,8 @@ class TrainingSettingsForm(QWidget):
         for key, widget in self.widgets.items():
             form.addRow(labels[key], widget)
             self._connect(key, widget)
+            if isinstance(widget, QAbstractSpinBox):
+                route_undo_keys(widget)
         self.sync_from_document()
 
     # --- widgets ----------------------------------------------------------------------------------

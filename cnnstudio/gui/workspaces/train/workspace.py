@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -57,11 +58,18 @@ class Workspace(WorkspaceBase):
         # --- left: settings and controls ---
         self.form = TrainingSettingsForm(ctx)
         self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Train the Designer's network on the Data workspace's dataset")
+        self.start_button.setToolTip("Train the Designer's network on the Data workspace's dataset (Ctrl+Return)")
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop after the current batch; the run can be resumed from its last epoch")
+        self.stop_button.setToolTip(
+            "Stop after the current batch (Ctrl+.); the run can be resumed from its last epoch"
+        )
+        self.pause_button.setToolTip("Hold training after the current batch; press again to continue")
+        for keys, slot in (("Ctrl+Return", self.start), ("Ctrl+Enter", self.start), ("Ctrl+.", self.stop)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
         self.start_button.clicked.connect(self.start)
         self.pause_button.toggled.connect(self._on_pause_toggled)
         self.stop_button.clicked.connect(self.stop)
@@ -76,6 +84,20 @@ class Workspace(WorkspaceBase):
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # why Start is disabled (a network the Designer reports as invalid)
+        self.blocker = QLabel("")
+        self.blocker.setWordWrap(True)
+        self.blocker.setStyleSheet("color: #b00020;")
+        self.blocker.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.blocker.hide()
+        # one-click repair when the network's outputs do not match the data's classes
+        self.fix_button = QPushButton("")
+        self.fix_button.setToolTip("Resize the network's last layer to the data's classes (undo with Ctrl+Z)")
+        self.fix_button.clicked.connect(self.fit_network_to_data)
+        self.fix_button.hide()
+        self._fix_classes: tuple[str, ...] = ()
+        self._network_problem: str | None = None
+        self._stop_reason = ""  # why the app (not the user) stopped the run, shown when it ends
         settings_box = QGroupBox("Training settings")
         settings_layout = QVBoxLayout(settings_box)
         settings_layout.addWidget(self.form)
@@ -83,9 +105,11 @@ class Workspace(WorkspaceBase):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(settings_box)
         left_layout.addLayout(buttons)
+        left_layout.addWidget(self.blocker)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.progress_label)
         left_layout.addWidget(self.message)
+        left_layout.addWidget(self.fix_button)
         left_layout.addStretch(1)
 
         # --- right: curves, confusion matrix, history ---
@@ -96,6 +120,8 @@ class Workspace(WorkspaceBase):
         self.history = RunHistoryTable()
         self.history.overlays_changed.connect(self._update_overlays)
         self.history.itemSelectionChanged.connect(self._update_buttons)
+        self.history.itemSelectionChanged.connect(self._show_selected_run)
+        self.history.setToolTip("Select a run to see its curves and confusion matrix; tick runs to overlay them")
         self.resume_button = QPushButton("Resume selected run")
         self.resume_button.setToolTip("Continue a cancelled run from its last finished epoch")
         self.resume_button.clicked.connect(self.resume_selected)
@@ -116,8 +142,8 @@ class Workspace(WorkspaceBase):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.curves)
         right.addWidget(bottom)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
+        right.setStretchFactor(0, 1)
+        right.setStretchFactor(1, 1)
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
         main.addWidget(right)
@@ -128,7 +154,7 @@ class Workspace(WorkspaceBase):
         ctx.document.changed.connect(self._on_document_changed)
         ctx.document.replaced.connect(self._on_document_replaced)
         self.refresh_history()
-        self._update_buttons()
+        self._check_network()
 
     # --- state ------------------------------------------------------------------------------------
     @property
@@ -142,7 +168,7 @@ class Workspace(WorkspaceBase):
 
     def _update_buttons(self) -> None:
         running = self.running
-        self.start_button.setEnabled(not running)
+        self.start_button.setEnabled(not running and self._network_problem is None)
         self.pause_button.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.form.set_running(running)
@@ -152,7 +178,7 @@ class Workspace(WorkspaceBase):
     # --- start / pause / stop ------------------------------------------------------------------
     def start(self) -> None:
         """Start a new run of the document's network, data and training settings."""
-        if self.running:
+        if self.running or self._network_problem is not None:
             return
         from cnnstudio.ml.runs import new_run_dir
 
@@ -197,6 +223,8 @@ class Workspace(WorkspaceBase):
         self.result = None
         self._epochs = 0
         self.message.setText("")
+        self._stop_reason = ""
+        self._show_fix(())
         self.progress.setRange(0, 0)
         self.progress_label.setText("Loading data…" if not resume else f"Resuming {self._run_dir.name}…")
         self.curves.set_history([])
@@ -248,6 +276,7 @@ class Workspace(WorkspaceBase):
             self._data = event
         elif isinstance(event, Started):
             self._epochs = event.epochs
+            self.curves.plan_epochs(event.epochs)
             self.progress.setRange(0, 1000)
             self.progress.setValue(0)
             self._rows = [r for r in self._load_rows() if r.get("epoch", 0) < event.start_epoch]
@@ -256,6 +285,7 @@ class Workspace(WorkspaceBase):
                 f"Training on {event.device}{amp}: {event.train_size} training, {event.val_size} validation images."
             )
             self.ctx.show_status(f"Training started: {Path(event.run_dir).name}")
+            self.refresh_history()  # the new run is listed (as running) from its first batch
         elif isinstance(event, Finished):
             self.result = event
             self._refresh_throttled.cancel()
@@ -268,17 +298,19 @@ class Workspace(WorkspaceBase):
             )
             text = {"completed": "Finished", "early_stopped": "Stopped early", "cancelled": "Stopped"}[event.status]
             self.progress_label.setText(f"{text}. {summary}".strip())
-            self.message.setText(event.message)
+            self.message.setText(self._stop_reason or event.message)
             self.ctx.show_status(f"Training {event.status.replace('_', ' ')}: {Path(event.run_dir).name}")
         elif isinstance(event, Failed):
             self.result = event
             self._refresh_throttled.cancel()
             self.progress.setRange(0, 1)
             self.progress.setValue(0)
-            self.progress_label.setText("Training failed.")
-            self.message.setText(event.message)
-            self.ctx.show_status("Training failed.")
+            stopped = self._control is not None and self._control.cancelled
+            self.progress_label.setText("Stopped." if stopped else "Training failed.")
+            self.message.setText(self._stop_reason or event.message)
+            self.ctx.show_status("Training stopped." if stopped else "Training failed.")
             self._forget_run_without_folder()
+            self._offer_class_fix()
 
     def _forget_run_without_folder(self) -> None:
         """A run that failed before it wrote anything (bad data, say) leaves no record behind."""
@@ -300,6 +332,17 @@ class Workspace(WorkspaceBase):
         self._workers.discard(worker)
         self._update_buttons()
         self.refresh_history()
+        result = self.result
+        if getattr(result, "status", "") == "cancelled" and not self._stop_reason:
+            # one click to go on: the stopped run is selected, next to its Resume button
+            for row, run in enumerate(self.history.runs):
+                if self._run_dir is not None and Path(run.path) == self._run_dir and run.resumable:
+                    self.history.blockSignals(True)  # keep the "Stopped." summary; the view shows this run already
+                    self.history.selectRow(row)
+                    self.history.blockSignals(False)
+                    self._update_buttons()
+                    self.message.setText(f"{result.message.rstrip('.')} with “Resume selected run”.")
+                    break
 
     def _refresh_live(self) -> None:
         """Redraw progress, curves and the confusion matrix from the newest events (throttled)."""
@@ -325,15 +368,86 @@ class Workspace(WorkspaceBase):
     def show_cell(self, true_class: int, predicted: int) -> None:
         """List the validation images of true class ``true_class`` predicted as ``predicted``."""
         if self._data is None or self._predictions is None or len(self._predictions) != len(self._data.val_labels):
-            self.cell_images.show_images("Train a run to see its images here.", np.zeros((0, 1, 1, 3), np.uint8), [])
+            self.cell_images.show_images(
+                "The images of a cell are shown for a run trained in this session; train one to see them.",
+                np.zeros((0, 1, 1, 3), np.uint8), [],
+            )
             return
         names = self._data.classes
         hits = np.nonzero((self._data.val_labels == true_class) & (self._predictions == predicted))[0]
         what = "correctly classified" if true_class == predicted else f"predicted as '{names[predicted]}'"
-        title = f"{len(hits)} validation images of '{names[true_class]}' {what}"
+        noun = "image" if len(hits) == 1 else "images"
+        title = f"{len(hits)} validation {noun} of '{names[true_class]}' {what}"
         if len(hits) > 200:
             title += " (first 200 shown)"
         self.cell_images.show_images(title + ".", self._data.val_images[hits], [f"#{i}" for i in hits])
+
+    # --- does the network fit? -----------------------------------------------------------------------
+    def _check_network(self) -> None:
+        """Disable Start, saying why, while the Designer's network is invalid.
+
+        The class count is left out here: it depends on the data (which loads only when training
+        starts) and a network without class names gets the data's; a mismatch is offered a fix.
+        """
+        from cnnstudio.core.inference import infer
+        from cnnstudio.core.spec_edit import classes_fit, with_placeholder_classes
+
+        spec = self.ctx.document.get("network")
+        problems = infer(with_placeholder_classes(spec)).problems
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self._network_problem = problems[0]
+            self.blocker.setText(
+                f"Start is off: the network has a problem{more}. {problems[0]} Fix it in the Designer."
+            )
+        else:
+            self._network_problem = None
+            self.blocker.setText("")
+        self.blocker.setVisible(bool(problems))
+        if self._fix_classes and classes_fit(spec, self._fix_classes) is not False:
+            self._show_fix(())  # fixed by hand in the Designer meanwhile
+        self._update_buttons()
+
+    def _offer_class_fix(self) -> None:
+        """After a failed start: when the network's outputs do not match the data's classes, offer a fix."""
+        if self._data is None or self._data.task not in ("classification", "localization"):
+            return
+        from cnnstudio.core.spec_edit import classes_fit
+
+        classes = tuple(self._data.classes)
+        if classes_fit(self.ctx.document.get("network"), classes) is False:
+            self._show_fix(classes)
+
+    def _show_fix(self, classes: tuple[str, ...]) -> None:
+        self._fix_classes = tuple(classes)
+        if classes:
+            listed = ", ".join(classes[:12]) + (", …" if len(classes) > 12 else "")
+            self.fix_button.setText(f"Fit the network to the data's {len(classes)} classes")
+            self.fix_button.setToolTip(
+                f"Resize the last layer to {len(classes)} outputs named {listed} (one step; Ctrl+Z undoes it)"
+            )
+        self.fix_button.setVisible(bool(classes))
+
+    def fit_network_to_data(self) -> None:
+        """Resize the last layer to the data's classes and name them (one undoable edit)."""
+        from cnnstudio.core.spec_edit import fit_classes
+
+        classes = self._fix_classes
+        if not classes:
+            return
+        try:
+            spec = fit_classes(self.ctx.document.get("network"), classes)
+        except ValueError as exc:
+            self.message.setText(f"The network cannot be fitted automatically: {exc}; edit it in the Designer.")
+            self._show_fix(())
+            return
+        self.ctx.edit("network", spec, f"Fit the network to {len(classes)} classes")
+        self._show_fix(())
+        self.message.setText(
+            f"The network now ends in {len(classes)} outputs named after the data's classes "
+            "(Ctrl+Z undoes it). Press Start to train."
+        )
+        self.ctx.show_status(f"Network fitted to {len(classes)} classes")
 
     # --- run history ---------------------------------------------------------------------------
     def refresh_history(self) -> None:
@@ -352,8 +466,36 @@ class Workspace(WorkspaceBase):
                 runs.append(load_run(path))
             except UserError:
                 continue
-        self.history.set_runs(runs)
+        self.history.set_runs(runs, self._run_dir if self.running else None)
         self._update_buttons()
+
+    def _show_selected_run(self) -> None:
+        """Show a finished run picked in the history: its curves, confusion matrix and result."""
+        run = self.history.selected_run()
+        if run is None or self.running:
+            return
+        if self._run_dir is not None and Path(run.path) == self._run_dir and self._data is not None:
+            rows = self._load_rows()  # the run of this session: keep its images for the cells
+        else:
+            rows = list(run.history)
+            self._data, self._predictions = None, None
+        self._run_dir = Path(run.path)
+        self._rows, self._last_batch = rows, None
+        self.curves.plan_epochs(None)
+        self.curves.set_history(rows)
+        confusion = run.summary.get("confusion")
+        if isinstance(confusion, list) and confusion:
+            self._confusion = np.asarray(confusion, dtype=np.int64)
+            classes = run.spec.get("classes") or [str(i) for i in range(len(confusion))]
+            self.confusion.set_matrix(self._confusion, classes)
+        final = run.final
+        summary = ", ".join(
+            f"{k.replace('_', ' ')} {final[k]:.4f}" for k in ("val_accuracy", "val_loss", "val_iou")
+            if isinstance(final.get(k), (int, float))
+        )
+        self.progress_label.setText(f"{run.name}: {run.status.replace('_', ' ')}, "
+                                    f"{run.epochs_done} epochs. {summary}".strip())
+        self.message.setText(str(run.summary.get("message", "")))
 
     def _update_overlays(self) -> None:
         self.curves.set_overlays(self.history.checked_runs())
@@ -362,12 +504,21 @@ class Workspace(WorkspaceBase):
     def _on_document_changed(self, section: str) -> None:
         if section == "training":
             self.form.sync_from_document()
+        elif section == "network":
+            self._check_network()
         elif section == "runs":
             self.refresh_history()
 
     def _on_document_replaced(self) -> None:
+        if self.running:  # the run belongs to the project that was just closed
+            self.stop()
+            self._stop_reason = ("Training stopped because another project was opened; the run stays in "
+                                 "the previous project's runs folder.")
+            self.message.setText(self._stop_reason)
         self.form.sync_from_document()
         self.refresh_history()
+        self._check_network()
+        self._show_fix(())
 
     # --- lifecycle ------------------------------------------------------------------------------
     def activated(self) -> None:
