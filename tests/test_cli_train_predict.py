@@ -154,7 +154,7 @@ def test_predict_mistakes_are_one_line(trained, tmp_path, capsys):
         (["predict", str(out / "model.onnx"), str(broken)], "not a readable image"),
         (["predict", str(out / "model.onnx"), str(tmp_path / "missing.png")], "does not exist"),
         (["predict", str(tmp_path / "nothing.onnx"), good], "does not exist"),
-        (["predict", str(fake_model), good], "not a model"),
+        (["predict", str(fake_model), good], "is not an ONNX model"),
         (["predict", str(out / "model.onnx"), good, "--top", "0"], "--top"),
         (["predict", str(tmp_path / "empty"), good], "folder without a model.onnx"),
     ]
