@@ -79,6 +79,7 @@ def test_foreign_onnx_model_chosen_tensors(tmp_path, digit_png):
         ("missing-image", "does not exist"),
         ("unknown-layer", "no layer or tensor named 'nope'"),
         ("unknown-template", ""),
+        ("image-as-model", "zero.png is an image, not a model"),
     ],
 )
 def test_errors_exit_2_with_one_line(tmp_path, digit_png, capsys, case, message):
@@ -104,9 +105,21 @@ def test_errors_exit_2_with_one_line(tmp_path, digit_png, capsys, case, message)
         layers = ["--layers", "nope"]
     elif case == "unknown-template":
         model = "no-such-template"
+    elif case == "image-as-model":  # the arguments swapped
+        model = digit_png
     out = tmp_path / "maps"
     assert main(["features", str(model), str(image), "--out", str(out), *layers]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("cnnstudio features: error: ")
     assert message in err
     assert not list(out.glob("*.png")) if out.exists() else True
+
+
+def test_a_corrupt_image_gives_only_our_line_not_opencvs(tmp_path, capfd):
+    """OpenCV logs its own decoder errors straight to the process's stderr; the user sees one line."""
+    image = tmp_path / "broken.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png")
+    assert main(["features", "lenet5", str(image), "--out", str(tmp_path / "maps")]) == 2
+    err = capfd.readouterr().err
+    assert err.strip().splitlines() == [f"cnnstudio features: error: {image.name} is not a readable image "
+                                        "(corrupt or an unsupported format)."]

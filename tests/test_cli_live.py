@@ -93,3 +93,12 @@ def test_bad_input_is_one_clear_line_and_exit_2(files, capsys, args, message, mo
 def test_without_headless_it_points_to_the_app(files, capsys):
     assert cli_main(["live", "--source", str(files["video"])]) == 2
     assert "choose Live" in capsys.readouterr().err
+
+
+def test_a_corrupt_image_file_as_source_is_named_in_one_line(files, tmp_path, capfd):
+    image = tmp_path / "broken.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png")
+    assert cli_main(["live", "--headless", "--source", str(image), "--model", str(files["ink"])]) == 2
+    err = capfd.readouterr().err
+    assert err.strip().splitlines() == ["cnnstudio live: error: broken.png is not a readable image "
+                                        "(corrupt or an unsupported format)."]

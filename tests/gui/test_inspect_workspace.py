@@ -124,6 +124,8 @@ def test_dropped_image_and_foreign_onnx_model(workspace, tmp_path, qtbot):
     assert ws.open_file(image_path)
     assert ws.session.input.title == "seven.png" and ws.session.input.sample is None
     assert ws.features.grid.image() is not None
+    shown = ws.input_view.image()  # as the model sees it: white paper turned dark by the metadata's invert
+    assert np.max(shown[2, 2]) < 30 and "as the model sees it" in ws.input_caption.text()
 
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"not an image at all")
@@ -245,3 +247,67 @@ def test_camera_snapshot_becomes_the_input(workspace, qtbot):
     qtbot.waitUntil(lambda: ws.sources.camera.isEnabled(), timeout=10000)
     assert "Camera 0 is not available" in ws.sources.status.text()
     assert ws.session.input.title == "camera snapshot"
+
+
+def test_a_run_is_shown_with_the_data_it_was_trained_on(workspace, ctx, tmp_path, qtbot):
+    """The project's data is digits; a shapes run must be fed shapes (with their true boxes), not digits."""
+    from cnnstudio.core.spec import load_spec, save_spec
+    from cnnstudio.ml.builder import build_model
+    from cnnstudio.ml.trainer import CHECKPOINT_FORMAT, save_checkpoint
+
+    run = tmp_path / "runs" / "loc"
+    (run / "checkpoints").mkdir(parents=True)
+    spec = load_spec("shapes-localizer")
+    save_spec(spec, run / "spec.json")
+    (run / "config.json").write_text('{"format": "cnnstudio-run", "version": 1, "name": "loc", "data": '
+                                     '{"source": "shapes", "num_samples": 60, "seed": 0, "image_size": 64}}')
+    save_checkpoint(run / "checkpoints" / "last.pt",
+                    {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": 1, "model": build_model(spec).state_dict()})
+    ctx.document.add_run({"name": "shapes localizer", "path": str(run)})
+    ws = workspace
+    assert ws.session.input.sample is not None and "circle" not in ws.session.dataset.classes  # digits first
+    index = ws.sources.model.findText("Run: shapes localizer")
+    ws.sources.model.setCurrentIndex(index)
+    ws.sources.model.activated.emit(index)
+    qtbot.waitUntil(ws.smoke_ready, timeout=30000)
+    assert "circle" in ws.session.dataset.classes and 0 < ws.session.sample_count < 20
+    assert ws.session.input.box is not None and ws.session.input.display.shape == (64, 64, 3)
+    assert ws.sources.status.text().startswith("run shapes localizer:")
+    # back to the bundled digits model: the project's digits come back
+    ws.sources.model.setCurrentIndex(0)
+    ws.sources.model.activated.emit(0)
+    qtbot.waitUntil(ws.smoke_ready, timeout=30000)
+    assert "circle" not in ws.session.dataset.classes and ws.session.input.box is None
+    # an opened file's status line gives way to the model's when a dataset sample is picked again
+    import cv2
+
+    image = tmp_path / "paper.png"
+    cv2.imwrite(str(image), np.full((40, 30), 250, np.uint8))
+    assert ws.open_image(image) and ws.sources.status.text().startswith("paper.png:")
+    ws.use_sample(1)
+    assert ws.sources.status.text().startswith("Bundled LeNet-5") and ws.session.input.sample == 1
+
+
+def test_a_new_project_drops_the_old_projects_run(workspace, ctx, tmp_path, qtbot):
+    from cnnstudio.core.spec import load_spec, save_spec
+    from cnnstudio.ml.builder import build_model
+    from cnnstudio.ml.trainer import CHECKPOINT_FORMAT, save_checkpoint
+
+    run = tmp_path / "runs" / "old"
+    (run / "checkpoints").mkdir(parents=True)
+    spec = load_spec("lenet5")
+    save_spec(spec, run / "spec.json")
+    (run / "config.json").write_text('{"format": "cnnstudio-run", "version": 1, "name": "old"}')
+    save_checkpoint(run / "checkpoints" / "last.pt",
+                    {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": 1, "model": build_model(spec).state_dict()})
+    ctx.document.add_run({"name": "old", "path": str(run)})
+    ws = workspace
+    index = ws.sources.model.findText("Run: old")
+    ws.sources.model.setCurrentIndex(index)
+    ws.sources.model.activated.emit(index)
+    qtbot.waitUntil(ws.smoke_ready, timeout=30000)
+    assert ws.session.model.run_dir == run
+    ctx.document.new()
+    qtbot.waitUntil(ws.smoke_ready, timeout=30000)
+    assert ws.session.model.run_dir is None and ws.sources.current_source() == ("bundled", "")
+    assert ws.sources.model.findText("Run: old") == -1

@@ -134,6 +134,25 @@ def test_runs_of_the_project_are_offered(workspace, files, tmp_path):
     workspace.ctx.document.mark_clean()
 
 
+def test_choosing_a_run_names_it_in_the_status_bar(workspace, files, qtbot):
+    run = Path(files["ink"]).parent / "run-9"
+    run.mkdir(exist_ok=True)
+    (run / "model.onnx").write_bytes(Path(files["ink"]).read_bytes())
+    ws = workspace
+    ws.ctx.document.add_run({"name": "lenet-b", "path": str(run)})
+    messages = []
+    ws.ctx.status_message.connect(lambda text, _ms: messages.append(text))
+    ws.set_source(str(files["video"]))
+    ws.activated()
+    index = ws.panel.model_combo.findText("Run lenet-b")
+    ws.panel.model_combo.setCurrentIndex(index)
+    ws.panel.model_combo.activated.emit(index)
+    qtbot.waitUntil(lambda: any(m.startswith("Live: Run lenet-b") for m in messages), timeout=20000)
+    shown = next(m for m in messages if m.startswith("Live: Run lenet-b"))
+    assert shown.startswith("Live: Run lenet-b runs on ") and "ExecutionProvider" not in shown  # a readable name
+    ws.ctx.document.mark_clean()
+
+
 def test_hiding_the_workspace_releases_the_source_and_showing_resumes(workspace, files, qtbot):
     ws = workspace
     ws.set_source(str(files["video"]))
@@ -143,5 +162,42 @@ def test_hiding_the_workspace_releases_the_source_and_showing_resumes(workspace,
     ws.hide()
     assert ws.session.status is None  # capture and inference threads stopped
     ws.show()
+    shown = ws.view.frames_shown
+    qtbot.waitUntil(lambda: ws.view.frames_shown > shown, timeout=10000)
+
+
+def test_a_camera_index_not_found_is_named_and_empty_prediction_rows_are_hidden(workspace, files, qtbot):
+    import cv2
+
+    ws = workspace
+    ws.camera_factory = lambda index: cv2.VideoCapture()  # no camera at all
+    ws.set_source("7")
+    combo = ws.panel.source_combo
+    assert combo.currentText() == "Camera 7 (not found)" and combo.currentData() == "7"
+    ws.set_source(str(files["video"]))
+    assert combo.findData("7") == -1  # the index left with the choice
+    ws.set_model(files["ink"])
+    ws.activated()
+    qtbot.waitUntil(lambda: ws.panel.prediction_label.text().startswith("ink"), timeout=20000)
+    classes = len(ws.runner.meta.class_names)
+    rows = [ws.panel._bars_form.isRowVisible(i) for i in range(len(ws.panel.bars))]
+    assert rows == [i < min(3, classes) for i in range(len(rows))]  # no empty bars under the answer
+
+
+def test_a_source_that_cannot_open_leaves_the_playing_one_chosen(workspace, files, qtbot, tmp_path, monkeypatch):
+    import cnnstudio.gui.workspaces.live.workspace as live
+
+    monkeypatch.setattr(live, "SOURCE_ERROR_MS", 50)
+    ws = workspace
+    ws.set_source(str(files["video"]))
+    ws.set_model(files["ink"])
+    ws.activated()
+    qtbot.waitUntil(lambda: ws.view.frames_shown > 0, timeout=20000)
+    missing = str(tmp_path / "gone.mp4")
+    ws.set_source(missing)
+    assert "does not exist" in ws.banner_text()
+    combo = ws.panel.source_combo
+    assert combo.currentData() == str(files["video"]) and combo.findData(missing) == -1
+    qtbot.waitUntil(lambda: ws.banner_text() == "", timeout=5000)  # the note goes; the video played on
     shown = ws.view.frames_shown
     qtbot.waitUntil(lambda: ws.view.frames_shown > shown, timeout=10000)

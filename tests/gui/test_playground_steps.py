@@ -158,3 +158,40 @@ def test_switching_tabs_pauses_the_animation(workspace):
     assert page.controls.is_playing()
     workspace.show_page(workspace.exercises_page)
     assert not page.controls.is_playing()
+
+
+def test_keyboard_steps_the_visible_page_only(workspace, qtbot):
+    """Right/Left step, End/Home jump, Space plays and pauses: on the page shown, not on hidden ones."""
+    from PySide6.QtTest import QTest
+
+    workspace.activateWindow()
+    qtbot.waitUntil(workspace.isActiveWindow)
+    step, pool = workspace.step_page, workspace.pool_page
+    workspace.show_page(step)
+    QTest.keyClick(workspace, Qt.Key.Key_Right)
+    QTest.keyClick(workspace, Qt.Key.Key_Right)
+    assert step.controls.current() == 2 and pool.controls.current() == 0
+    QTest.keyClick(workspace, Qt.Key.Key_Left)
+    assert step.controls.current() == 1
+    QTest.keyClick(workspace, Qt.Key.Key_End)
+    assert step.controls.current() == step.controls.count() - 1
+    QTest.keyClick(workspace, Qt.Key.Key_Home)
+    assert step.controls.current() == 0
+    QTest.keyClick(workspace, Qt.Key.Key_Space)
+    assert step.controls.is_playing()
+    QTest.keyClick(workspace, Qt.Key.Key_Space)
+    assert not step.controls.is_playing()
+    workspace.show_page(pool)
+    QTest.keyClick(workspace, Qt.Key.Key_Right)
+    assert pool.controls.current() == 1 and step.controls.current() == 0
+    assert "(Space)" in step.controls.play_button.toolTip()
+    # a focused button of the page keeps its own Space: it is pressed, the animation does not start
+    from PySide6.QtWidgets import QPushButton
+
+    button = next(b for b in pool.findChildren(QPushButton) if b.text() == "Reset example")
+    pressed = []
+    button.clicked.connect(lambda: pressed.append(True))
+    button.setFocus()
+    QTest.keyClick(workspace, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: bool(pressed))
+    assert not pool.controls.is_playing()

@@ -168,3 +168,37 @@ def test_kernel_change_between_checkpoints():
     snaps = [KernelSnapshot(1, None, {"c1": a}), KernelSnapshot(2, None, {"c1": a * 1.5}), KernelSnapshot(3, None, {})]
     change = kernel_change(snaps, "c1")
     assert change[0] == 0.0 and change[1] == pytest.approx(0.5) and np.isnan(change[2])
+
+
+def test_a_new_dataset_replaces_the_sample_shown_as_input():
+    """Switching to a run trained on other data: the input sample comes from the new set, not the old one."""
+    from cnnstudio.ml.datasets import load_dataset
+    from cnnstudio.ml.inspect.models import from_spec
+    from cnnstudio.ml.inspect.session import InspectSession
+
+    session = InspectSession()
+    session.set_model(from_spec("shapes-localizer"))
+    session.set_dataset(load_dataset({"source": "digits", "seed": 0}))
+    session.use_sample(3)
+    assert session.input.box is None and "class" in session.input.title
+    session.set_dataset(load_dataset({"source": "shapes", "num_samples": 60, "seed": 0}))
+    assert session.input.sample == 3 and session.input.box is not None
+    assert session.input.display.shape == (64, 64, 3)
+    assert session.input.title.endswith(f"(class {session.dataset.classes[session.input.label]})")
+
+
+def test_network_view_shows_a_dropped_paper_digit_inverted_as_the_model_sees_it():
+    from cnnstudio.core.model_meta import ModelMeta, Preprocess
+    from cnnstudio.ml.inspect.session import network_view
+    from cnnstudio.ml.preprocess import to_model_input
+
+    paper = np.full((60, 40, 3), 250, np.uint8)
+    paper[10:50, 18:22] = 10  # a dark "1" on white paper
+    meta = ModelMeta(input_shape=(1, 28, 28), class_names=[str(i) for i in range(10)],
+                     preprocess=Preprocess(mean=(0.5,), std=(0.5,), invert=True))
+    view = network_view(to_model_input(paper, meta), meta.preprocess.mean, meta.preprocess.std)
+    assert view.shape == (28, 28) and view.dtype == np.uint8
+    assert view[0, 0] < 20 and view[14, 14] > 220  # paper dark, ink bright: the inversion applied
+    plain = Preprocess(mean=(0.5,), std=(0.5,), invert=False)
+    meta_plain = ModelMeta(input_shape=(1, 28, 28), class_names=meta.class_names, preprocess=plain)
+    assert network_view(to_model_input(paper, meta_plain), 0.5, 0.5)[0, 0] > 230

@@ -75,3 +75,28 @@ def test_not_a_run_folder(tmp_path):
 
     with pytest.raises(UserError, match="not a training run"):
         from_run(tmp_path)
+
+
+def test_epoch_zero_is_the_trainers_initial_weights(tmp_path):
+    """The kernels slider starts before training: rebuilt from the run's seed exactly as the trainer built
+    them (checked against a real run whose learning rate is too small to move a weight)."""
+    import torch
+
+    from cnnstudio.ml.datasets import load_dataset
+    from cnnstudio.ml.inspect.kernels import checkpoint_kernels, initial_kernels
+    from cnnstudio.ml.trainer import train
+
+    data = load_dataset({"source": "digits", "seed": 0})
+    config = {"epochs": 1, "lr": 1e-12, "optimizer": "sgd", "momentum": 0.0, "schedule": "none", "seed": 5,
+              "batch_size": 256, "threads": 1}
+    events = list(train("lenet5", data, config, tmp_path / "run", export=False))
+    assert type(events[-1]).__name__ == "Finished"
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    snapshots = checkpoint_kernels(tmp_path / "run")
+    assert torch.rand(1) == expected_next  # rebuilding the initial weights leaves the caller's RNG alone
+    assert [s.epoch for s in snapshots] == [0, 1] and snapshots[0].path is None
+    np.testing.assert_allclose(snapshots[0].weights["c1"], snapshots[1].weights["c1"], atol=1e-6)
+    assert [s.epoch for s in checkpoint_kernels(tmp_path / "run", with_initial=False)] == [1]
+    assert initial_kernels(tmp_path) is None  # not a run: no epoch 0, no error

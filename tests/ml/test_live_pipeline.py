@@ -211,3 +211,13 @@ def test_a_provider_that_is_not_there_falls_back_to_the_cpu(models):
     runner = OnnxRunner(models["ink"], provider="NoSuchExecutionProvider")
     assert runner.provider == "CPUExecutionProvider"
     assert "NoSuch" in runner.note and "CPU" in runner.note
+
+
+def test_a_runs_export_is_named_after_the_run(models, tmp_path):
+    run = tmp_path / "lenet-a"
+    run.mkdir()
+    (run / "model.onnx").write_bytes(models["ink"].read_bytes())
+    (run / "config.json").write_text("{}")
+    runner = load_runner(run)
+    assert runner.name == "run lenet-a" and runner.provider_label == "CPU"
+    assert load_runner(models["ink"]).name == models["ink"].name  # a plain file keeps its file name

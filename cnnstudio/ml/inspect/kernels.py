@@ -68,8 +68,40 @@ class KernelSnapshot:
     weights: dict[str, np.ndarray]
 
 
-def checkpoint_kernels(run_dir: str | Path) -> list[KernelSnapshot]:
-    """Conv weights of every checkpoint of a run, by epoch (one snapshot per epoch), for the epoch slider.
+def _conv_weights(state: dict) -> dict[str, np.ndarray]:
+    weights = {}
+    for key, value in state.items():
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "layers" and parts[2] == "weight" and getattr(value, "ndim", 0) == 4:
+            weights[parts[1]] = value.detach().float().cpu().numpy()
+    return weights
+
+
+def initial_kernels(run_dir: str | Path) -> KernelSnapshot | None:
+    """The run's weights before its first epoch (epoch 0), rebuilt as the trainer built them: the run's
+    spec with the torch seed of its config. None when the run does not say its seed or its spec fails."""
+    import torch
+
+    from cnnstudio.ml.builder import build_model
+    from cnnstudio.ml.runs import load_run
+
+    try:
+        run = load_run(run_dir)
+        seed = run.training.get("seed")
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            return None
+        with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
+            torch.manual_seed(seed)
+            model = build_model(run.spec)
+    except (UserError, ValueError, TypeError, KeyError):
+        return None
+    return KernelSnapshot(0, None, _conv_weights(model.state_dict()))
+
+
+def checkpoint_kernels(run_dir: str | Path, with_initial: bool = True) -> list[KernelSnapshot]:
+    """Conv weights of every checkpoint of a run, by epoch (one snapshot per epoch), for the epoch slider;
+    ``with_initial`` puts the weights before training first (epoch 0), so that even a run that kept only
+    its last checkpoint shows how training changed its kernels.
 
     Conv weights are the 4-D ``layers.<id>.weight`` tensors of each checkpoint's model state.
     """
@@ -79,12 +111,11 @@ def checkpoint_kernels(run_dir: str | Path) -> list[KernelSnapshot]:
     for index, path in enumerate(run_checkpoints(run_dir)):
         epoch, state = read_checkpoint(path)
         epoch = epoch if epoch is not None else checkpoint_epoch(path, index + 1)
-        weights = {}
-        for key, value in state.items():
-            parts = key.split(".")
-            if len(parts) == 3 and parts[0] == "layers" and parts[2] == "weight" and getattr(value, "ndim", 0) == 4:
-                weights[parts[1]] = value.detach().float().cpu().numpy()
-        by_epoch[epoch] = KernelSnapshot(epoch, path, weights)
+        by_epoch[epoch] = KernelSnapshot(epoch, path, _conv_weights(state))
+    if with_initial and by_epoch and 0 not in by_epoch:
+        initial = initial_kernels(run_dir)
+        if initial is not None:
+            by_epoch[0] = initial
     return [by_epoch[e] for e in sorted(by_epoch)]
 
 

@@ -19,6 +19,7 @@ from cnnstudio.core.model_meta import ModelMeta
 from cnnstudio.ml.inspect.features import OnnxFeatures, TensorInfo, capture_torch, torch_layer_modules
 
 BUNDLED_MODEL_NAME = "lenet5-digits.onnx"
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm")
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,9 @@ def open_model(source: str | Path | dict) -> InspectModel:
         return from_onnx(path)
     if path.is_dir():
         return from_run(path)
+    if path.suffix.lower() in _IMAGE_SUFFIXES:
+        raise UserError(f"{path.name} is an image, not a model: give an .onnx file, a network spec (.json), "
+                        "a template name or a training run folder.")
     if path.name == "spec.json" and (path.parent / "checkpoints").is_dir():
         return from_run(path.parent)  # a run folder's spec: its trained weights, not a fresh network
     if path.suffix.lower() == ".json" or path.exists():

@@ -37,6 +37,16 @@ def sample_display(x01: Any) -> np.ndarray:
     return img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
 
 
+def network_view(tensor: np.ndarray, mean, std) -> np.ndarray:
+    """The (1, C, H, W) normalised network input back as uint8 (H, W) or (H, W, 3): what the model sees
+    after resizing and inverting (``mean``/``std``: the model's per-channel preprocessing, or scalars)."""
+    x = np.asarray(tensor, dtype=np.float32)[0]
+    channels = x.shape[0]
+    m = np.resize(np.asarray(mean, dtype=np.float32), channels).reshape(-1, 1, 1)
+    s = np.resize(np.asarray(std, dtype=np.float32), channels).reshape(-1, 1, 1)
+    return sample_display(x * s + m)
+
+
 class InspectSession:
     def __init__(self) -> None:
         self.model: InspectModel | None = None
@@ -62,9 +72,15 @@ class InspectSession:
             self.analysis = None
 
     def set_dataset(self, bundle: Any) -> None:
+        """Use ``bundle``; a validation sample shown as the input is replaced by the new set's sample."""
         self.raw_dataset = bundle
         self._fit_dataset()
         self._clear_cache()
+        if self.model is not None and self.input is not None and self.input.sample is not None:
+            if self.sample_count:
+                self.use_sample(min(self.input.sample, self.sample_count - 1))
+            else:
+                self.input = self.analysis = None
 
     def _fit_dataset(self) -> None:
         if self.raw_dataset is None or self.model is None:

@@ -73,11 +73,19 @@ class OnnxRunner:
 
     @property
     def name(self) -> str:
+        if self.path.name == "model.onnx" and (self.path.parent / "config.json").is_file():
+            return f"run {self.path.parent.name}"  # a run's export: the run says more than "model.onnx"
         return self.path.name
 
     @property
     def provider(self) -> str:
         return self.model.providers[0]
+
+    @property
+    def provider_label(self) -> str:
+        from cnnstudio.ml.onnx_model import PROVIDER_LABELS
+
+        return PROVIDER_LABELS.get(self.provider, self.provider.replace("ExecutionProvider", ""))
 
     def feature_layers(self) -> list[str]:
         """Names of the graph's intermediate 4-D activations (conv, activation, pooling outputs)."""

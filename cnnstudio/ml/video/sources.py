@@ -68,13 +68,27 @@ class FrameSource(ABC):
         self.close()
 
 
-def _quiet_opencv():
-    """Silence OpenCV's own warnings while probing devices and files (we report in our words)."""
+def quiet_image_load(path: str | Path) -> np.ndarray:
+    """:func:`cnnstudio.ml.preprocess.load_image` without OpenCV's own log lines for a corrupt file
+    (the UserError it raises says it in one sentence)."""
+    from cnnstudio.ml.preprocess import load_image
+
+    restore = _quiet_opencv(silent=True)
+    try:
+        return load_image(path)
+    finally:
+        restore()
+
+
+def _quiet_opencv(silent: bool = False):
+    """Silence OpenCV's own warnings (``silent``: its errors too) while probing devices and files;
+    we report in our words. Returns the function that restores the previous level."""
     import cv2
 
     try:
         previous = cv2.utils.logging.getLogLevel()
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+        logging = cv2.utils.logging
+        cv2.utils.logging.setLogLevel(logging.LOG_LEVEL_SILENT if silent else logging.LOG_LEVEL_ERROR)
     except AttributeError:  # builds without the logging module
         return lambda: None
     return lambda: cv2.utils.logging.setLogLevel(previous)
@@ -275,6 +289,8 @@ class ImageFolderSource(FrameSource):
         self.is_open = True
         if self._load_next(0) is None:
             self.is_open = False
+            if self.path.is_file():
+                raise UserError(f"{self.path.name} is not a readable image (corrupt or an unsupported format).")
             raise UserError(f"None of the images in {self.path} could be read (corrupt or unsupported).")
 
     def _load_next(self, start: int) -> int | None:
@@ -283,7 +299,11 @@ class ImageFolderSource(FrameSource):
 
         for i in range(start, len(self.files)):
             data = np.fromfile(str(self.files[i]), dtype=np.uint8)
-            image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+            restore = _quiet_opencv(silent=True)  # a corrupt file is listed in skipped, not logged
+            try:
+                image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+            finally:
+                restore()
             if image is None:
                 if all(p != self.files[i] for p, _ in self.skipped):
                     self.skipped.append((self.files[i], "not a readable image"))

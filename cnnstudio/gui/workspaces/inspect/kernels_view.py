@@ -94,7 +94,13 @@ class KernelsView(QWidget):
             if name in snap.weights:
                 weights = snap.weights[name]
                 change = kernel_change(self._snapshots, name)[self.epoch.value()]
-                epoch_text = f"epoch {snap.epoch} (changed {change:.1%} since the previous checkpoint)"
+                if snap.epoch == 0 and snap.path is None:
+                    epoch_text = "before training (epoch 0: the initial random weights)"
+                elif self.epoch.value() == 0:
+                    epoch_text = f"epoch {snap.epoch} (the run's first saved checkpoint)"
+                else:
+                    before = self._snapshots[self.epoch.value() - 1].epoch
+                    epoch_text = f"epoch {snap.epoch} (changed {change:.1%} since epoch {before})"
         self.epoch_label.setText(epoch_text if self._snapshots else "no checkpoints (not a run)")
         image, _layout = render_kernels(weights)
         self.grid.set_image(image)

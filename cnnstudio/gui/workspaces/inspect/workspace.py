@@ -45,6 +45,8 @@ class InspectWorkspace(WorkspaceBase):
         self._started = False
         self._model_pending = False
         self._data_pending = False
+        self._data_config: dict | None = None  # the data settings of the loaded (or loading) dataset
+        self._model_status: tuple[str, bool] = ("", False)  # the open model's status line
         self._build()
         doc = ctx.document
         doc.changed.connect(self._on_doc_changed)
@@ -158,14 +160,23 @@ class InspectWorkspace(WorkspaceBase):
     def _on_doc_changed(self, section: str) -> None:
         if section == "runs":
             self._fill_sources()
-        elif section == "data" and self._started:
+        elif section == "data" and self._started and self._source[0] != "run":
             self._load_dataset()
         elif section == "network" and self._source[0] == "network" and self._started:
             self._load_model(self._source)
 
     def _on_doc_replaced(self) -> None:
+        """Another project: its data; its network when that was shown; the bundled model instead of a run."""
+        kind = self._source[0]
+        if kind == "run":
+            self._source = BUNDLED
         self._fill_sources()
-        if self._started:
+        if not self._started:
+            return
+        self._data_config = None  # the new project's data, whatever it is
+        if kind in ("run", "network"):
+            self._load_model(self._source)  # loads the data too
+        else:
             self._load_dataset()
 
     def _choose_model(self, kind: str, path: str) -> None:
@@ -182,17 +193,46 @@ class InspectWorkspace(WorkspaceBase):
         elif kind == "network":
             func = lambda: models.from_spec(spec)  # noqa: E731
         elif kind == "run":
-            func = lambda: models.from_run(path)  # noqa: E731
+            title = f"run {self._run_name(path)}"
+            func = lambda: models.from_run(path, title=title)  # noqa: E731
         else:
             func = lambda: models.open_model(path)  # noqa: E731
         self._model_pending = True
         self.sources.set_status("Opening the model…")
         self.loader.start("model", func)
+        if self._started and self._wanted_data_config() != self._data_config:
+            self._load_dataset()  # a run is shown with the data it was trained on
+
+    def _run_name(self, path: str) -> str:
+        doc = self.ctx.document
+        for record in doc.runs:
+            try:
+                if str(doc.run_dir(record)) == path:
+                    return str(record.get("name") or Path(path).name)
+            except (KeyError, TypeError):
+                continue
+        return Path(path).name
+
+    def _wanted_data_config(self) -> dict:
+        """The project's data settings, or for a run the settings it was trained with (when readable)."""
+        kind, path = self._source
+        if kind == "run":
+            from cnnstudio.core.errors import UserError
+            from cnnstudio.ml.runs import load_run
+
+            try:
+                data = load_run(path).config.get("data")
+            except UserError:
+                data = None
+            if isinstance(data, dict) and data.get("source"):
+                return data
+        return self.ctx.document.get("data")
 
     def _load_dataset(self) -> None:
         from cnnstudio.ml.datasets import load_dataset
 
-        config = self.ctx.document.get("data")
+        config = self._wanted_data_config()
+        self._data_config = config
         self._data_pending = True
         self.loader.start("data", lambda: load_dataset(config))
 
@@ -228,7 +268,8 @@ class InspectWorkspace(WorkspaceBase):
             self.features.strip.set_layers(result.tensors, result.labels)
             self.saliency.model_changed(self.session)
             status = f"{result.title}: input {'×'.join(map(str, result.meta.input_shape))}, {len(result.tensors)} inspectable layers"
-            self.sources.set_status(result.note or status, error=bool(result.note))
+            self._model_status = (result.note or status, bool(result.note))
+            self.sources.set_status(*self._model_status)
             if result.note:
                 self.ctx.show_status(result.note, 10000)
         else:
@@ -279,14 +320,16 @@ class InspectWorkspace(WorkspaceBase):
             self.sources.set_status(str(exc), error=True)
             return
         self.sources.set_sample(self.session.input.sample)
+        if self._model_status[0] and not self._model_pending:
+            self.sources.set_status(*self._model_status)  # no longer about an opened image file
         self.refresh()
 
     def open_image(self, path: Path) -> bool:
         from cnnstudio.core.errors import UserError
-        from cnnstudio.ml.preprocess import load_image
+        from cnnstudio.ml.video.sources import quiet_image_load
 
         try:
-            image = load_image(path)
+            image = quiet_image_load(path)
             if self.session.model is None:
                 raise UserError("No model is open yet; wait for it to load, then open the image again.")
             self.session.use_image(image, Path(path).name)
@@ -348,8 +391,21 @@ class InspectWorkspace(WorkspaceBase):
                 self.features.show_message("Open an image (or pick a dataset sample) to see the feature maps.")
             return
         inp, model = session.input, session.model
-        self.input_view.set_image(enlarge(inp.display, 224))
-        self.input_caption.setText(f"{inp.title}<br>model input {'×'.join(map(str, model.meta.input_shape))}")
+        shape = "×".join(map(str, model.meta.input_shape))
+        if inp.sample is None:  # a file or a snapshot: show it as the network gets it (resized, inverted)
+            from cnnstudio.ml.inspect.session import network_view
+
+            pre = model.meta.preprocess
+            self.input_view.set_image(enlarge(network_view(inp.tensor, pre.mean, pre.std), 224))
+            self.input_view.setToolTip(f"{inp.title} as the model sees it: resized to {shape}"
+                                       + (", inverted (the model was trained on light ink on dark)" if pre.invert
+                                          else "") + ". Drop another image file on the window to use it.")
+            self.input_caption.setText(f"{inp.title}, as the model sees it<br>model input {shape}"
+                                       + (", inverted" if pre.invert else ""))
+        else:
+            self.input_view.set_image(enlarge(inp.display, 224))
+            self.input_view.setToolTip("The input image (drop an image file on the window to use it)")
+            self.input_caption.setText(f"{inp.title}<br>model input {shape}")
         true_name = model.meta.class_name(inp.label) if inp.label is not None else None
         self.top_bars.set_items([(n, p) for _i, n, p in session.analysis.top(model.meta, 3)], true_name)
         self._show_features()

@@ -74,7 +74,7 @@ class LivePanel(QWidget):
         box.addWidget(self.prediction_label)
         self.bar_names: list[QLabel] = []
         self.bars: list[QProgressBar] = []
-        grid = QFormLayout()
+        grid = self._bars_form = QFormLayout()
         for _ in range(TOP_K):
             name = QLabel("")
             bar = QProgressBar()
@@ -102,7 +102,9 @@ class LivePanel(QWidget):
         maps = QGroupBox("Feature maps")
         box = QVBoxLayout(maps)
         self.features_check = QCheckBox("Show the maps of")
+        self.features_check.setToolTip("Show every channel of one layer's output for the current frame")
         self.layer_combo = QComboBox()
+        self.layer_combo.setToolTip("The layer whose feature maps are shown")
         self.layer_combo.setEnabled(False)
         row = QHBoxLayout()
         row.addWidget(self.features_check)
@@ -134,7 +136,7 @@ class LivePanel(QWidget):
 
     def show_top(self, top: list[tuple[int, str, float]]) -> None:
         if top:
-            self.prediction_label.setText(f"{top[0][1]}  {top[0][2] * 100:.0f}%")
+            self.prediction_label.setText(f"{top[0][1]}  {top[0][2] * 100:.1f}%")  # as its bar says
         else:
             self.prediction_label.setText("–")
         for i, (name, bar) in enumerate(zip(self.bar_names, self.bars)):
@@ -146,6 +148,8 @@ class LivePanel(QWidget):
                 name.setText("")
                 bar.setValue(0)
                 bar.setFormat("")
+            # rows the model gives no class for are hidden, not left as empty bars
+            self._bars_form.setRowVisible(i, i < len(top) or not top and i == 0)
 
     def show_features(self, mosaic: np.ndarray | None) -> None:
         if mosaic is None:

@@ -12,7 +12,7 @@ from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QScrollArea, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QScrollArea, QWidget
 
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.paths import resource
@@ -24,6 +24,7 @@ from cnnstudio.gui.workspaces.live.video_view import VideoView
 from cnnstudio.ml.video.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 DEMO = "demo"
+SOURCE_ERROR_MS = 8000  # how long the banner says why a chosen source did not open, while the old one plays
 BROWSE_VIDEO, BROWSE_FOLDER, BROWSE_MODEL = "browse-video", "browse-folder", "browse-model"
 
 
@@ -204,8 +205,10 @@ class LiveWorkspace(WorkspaceBase):
         """Show a camera index, a video file, an image file or an image folder."""
         from cnnstudio.ml.video.sources import open_source
 
+        previous = self.source_text
+        added = not text.isdigit() and text != str(demo_folder()) and text not in self._extra_sources
         self.source_text = str(text)
-        if not text.isdigit() and text != str(demo_folder()) and text not in self._extra_sources:
+        if added:
             self._extra_sources.append(text)
         self._fill_sources()
         if self.session is None:
@@ -213,10 +216,22 @@ class LiveWorkspace(WorkspaceBase):
         try:
             source = open_source(text, live_playback=True, camera_factory=self.camera_factory)
         except UserError as exc:
-            self.source_message = str(exc)
+            # the source that plays stays chosen; a path that cannot be opened is not offered again
+            if added:
+                self._extra_sources.remove(text)
+            if previous is not None and self.session.status is not None:
+                self.source_text = previous
+            self._fill_sources()
+            self.source_message = message = str(exc)
+            if self.source_text == previous and previous is not None:  # the old source plays on: say it a while
+                QTimer.singleShot(SOURCE_ERROR_MS, self, lambda: self._clear_source_message(message))
             return
         self.source_message = ""
         self.session.start(source)
+
+    def _clear_source_message(self, message: str) -> None:
+        if self.source_message == message and not self._closed:
+            self.source_message = ""
 
     def _fill_sources(self) -> None:
         combo = self.panel.source_combo
@@ -226,6 +241,10 @@ class LiveWorkspace(WorkspaceBase):
             combo.addItem(f"Camera {index}", str(index))
         if not self.cameras:
             combo.addItem("Camera 0 (none found)", "0")
+        chosen = self.source_text
+        listed = self.cameras or [0]
+        if chosen is not None and chosen.isdigit() and int(chosen) not in listed:
+            combo.addItem(f"Camera {chosen} (not found)", chosen)  # an index typed or given on the CLI
         combo.addItem("Demo: digits on paper", str(demo_folder()))
         for text in self._extra_sources:
             combo.addItem(Path(text).name, text)
@@ -358,7 +377,10 @@ class LiveWorkspace(WorkspaceBase):
         self._use_runner(runner)
         self._apply_feature_layer()
         note = getattr(runner, "note", "")
-        self.ctx.show_status(note or f"Live: {runner.name} runs on {runner.provider}", 8000)
+        combo = self.panel.model_combo
+        name = combo.currentText() if combo.currentData() == str(self.model_path) else runner.name
+        where = getattr(runner, "provider_label", runner.provider)
+        self.ctx.show_status(note or f"Live: {name} runs on {where}", 8000)
 
     def _on_model_failed(self, token: int, exc: BaseException) -> None:
         if token != self._model_token:
@@ -482,7 +504,7 @@ class LiveWorkspace(WorkspaceBase):
             try:
                 self.save_snapshot(Path(path))
             except UserError as exc:
-                self.ctx.show_status(str(exc), 8000)
+                QMessageBox.warning(self, "Snapshot not saved", str(exc))
 
     def start_recording(self, path: Path) -> None:
         if self.session is None:
@@ -519,4 +541,4 @@ class LiveWorkspace(WorkspaceBase):
             self.start_recording(Path(path))
         except UserError as exc:
             self.panel.record_button.setChecked(False)
-            self.ctx.show_status(str(exc), 8000)
+            QMessageBox.warning(self, "Recording not started", str(exc))

@@ -137,6 +137,7 @@ class ConvStepPage(QWidget):
         self.message_label = QLabel(wordWrap=True)
         self.message_label.setStyleSheet("color: #dc2626;")
         self.controls = StepControls()
+        self.controls.install_shortcuts(self)
         main = QVBoxLayout()
         main.addWidget(scroll, 1)
         main.addWidget(self.message_label)

@@ -79,6 +79,7 @@ class ImagePage(QWidget):
 
         # --- source ---
         self.sample_combo = QComboBox()
+        self.sample_combo.setToolTip("A bundled photo to filter (or open, paste or drop your own)")
         self.sample_combo.addItem("Choose a sample photo…", None)
         for sample in samples():
             self.sample_combo.addItem(sample.title, str(sample.path))
@@ -125,6 +126,8 @@ class ImagePage(QWidget):
             display_layout.addWidget(button)
         self.display_buttons["clipped"].setChecked(True)
         self.reset_zoom_button = QPushButton("Fit to window")
+        self.reset_zoom_button.setToolTip("Show the whole picture again (zoom with the mouse wheel, pan by dragging; "
+                                          "both views follow each other)")
         display_layout.addWidget(self.reset_zoom_button)
 
         controls = QWidget()

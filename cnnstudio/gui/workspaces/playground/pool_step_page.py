@@ -114,6 +114,7 @@ class PoolStepPage(QWidget):
         self.message_label = QLabel(wordWrap=True)
         self.message_label.setStyleSheet("color: #dc2626;")
         self.controls = StepControls()
+        self.controls.install_shortcuts(self)
         main = QVBoxLayout()
         main.addLayout(grids, 1)
         main.addWidget(self.equation_label)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)  # steps per second
@@ -19,12 +20,13 @@ class StepControls(QWidget):
         self._step = 0
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
-        self.first_button = self._button("|◀ First", "Back to the first window", self.first)
-        self.back_button = self._button("◀ Back", "One step back", self.back)
-        self.play_button = self._button("▶ Play", "Play or pause the animation", self.toggle_play)
+        self.shortcuts: list[QShortcut] = []
+        self.first_button = self._button("|◀ First", "Back to the first window (Home)", self.first)
+        self.back_button = self._button("◀ Back", "One step back (Left arrow)", self.back)
+        self.play_button = self._button("▶ Play", "Play or pause the animation (Space)", self.toggle_play)
         self.play_button.setMinimumWidth(80)
-        self.next_button = self._button("Step ▶", "One step forward", self.next)
-        self.last_button = self._button("Last ▶|", "Jump to the last step: the whole result", self.last)
+        self.next_button = self._button("Step ▶", "One step forward (Right arrow)", self.next)
+        self.last_button = self._button("Last ▶|", "Jump to the last step: the whole result (End)", self.last)
         self.speed_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=len(SPEEDS) - 1, value=2)
         self.speed_slider.setFixedWidth(120)
         self.speed_slider.setToolTip("Animation speed")
@@ -52,6 +54,33 @@ class StepControls(QWidget):
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         button.clicked.connect(slot)
         return button
+
+    def install_shortcuts(self, page: QWidget) -> None:
+        """Space plays or pauses, Left/Right step, Home/End jump, while ``page`` is the visible page.
+
+        Window-wide shortcuts of a hidden page are inactive in Qt, so each step-through page can own
+        the same keys; a focused number field still gets its own arrows and typing.
+        """
+        for key, slot in ((Qt.Key.Key_Space, self._space), (Qt.Key.Key_Right, self.next),
+                          (Qt.Key.Key_Left, self.back), (Qt.Key.Key_Home, self.first), (Qt.Key.Key_End, self.last)):
+            shortcut = QShortcut(QKeySequence(key), page)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(slot)
+            self.shortcuts.append(shortcut)
+
+    def _space(self) -> None:
+        """Space plays or pauses, unless a button or list of the page has the keyboard focus: that keeps
+        its own Space (press the button, open the list), as keyboard users expect."""
+        from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox
+
+        focus = QApplication.focusWidget()
+        own = (self.first_button, self.back_button, self.play_button, self.next_button, self.last_button)
+        if isinstance(focus, QAbstractButton) and focus not in own:
+            focus.animateClick()
+        elif isinstance(focus, QComboBox):
+            focus.showPopup()
+        else:
+            self.toggle_play()
 
     # --- API -------------------------------------------------------------------------------------
     def count(self) -> int:
