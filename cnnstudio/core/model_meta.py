@@ -5,8 +5,10 @@ side files. Models from other tools have none of these keys; :func:`ModelMeta.fr
 back to what the graph says (input shape) and generic class names.
 
 Preprocessing turns a natural image (a photo, a camera frame: uint8, dark ink on light paper) into
-the network input: resize to ``input_shape``, convert to gray or RGB, scale to [0, 1], invert when
-``invert`` (MNIST-style digits are light ink on dark), then ``(x - mean) / std`` per channel.
+the network input: convert to gray or RGB, crop to the ink when ``crop_to_content`` (MNIST-style size
+normalisation: the digit's bounding box, squared, fills the input as the training digits do), resize
+to ``input_shape``, scale to [0, 1], invert when ``invert`` (MNIST-style digits are light ink on
+dark), then ``(x - mean) / std`` per channel.
 Datasets already hold images in the network's [0, 1] space, so only mean/std applies to them.
 """
 
@@ -27,6 +29,7 @@ class Preprocess:
     scale: float = 1.0 / 255.0
     invert: bool = False
     resize: str = "stretch"  # "stretch" to the input size, or "letterbox"
+    crop_to_content: bool = False  # gray models: crop to the ink's bounding box before resizing
 
     @classmethod
     def from_dict(cls, data: dict | None, channels: int = 1) -> Preprocess:
@@ -39,6 +42,7 @@ class Preprocess:
             scale=float(data.get("scale", 1.0 / 255.0)),
             invert=bool(data.get("invert", False)),
             resize=str(data.get("resize", "stretch")),
+            crop_to_content=bool(data.get("crop_to_content", False)),
         )
 
     def to_dict(self) -> dict:

@@ -49,6 +49,8 @@ def to_model_input(image: np.ndarray, meta: ModelMeta) -> np.ndarray:
         img = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
     elif c == 3 and img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if meta.preprocess.crop_to_content and img.ndim == 2:
+        img = crop_to_content(img, dark_ink=meta.preprocess.invert)
     if img.shape[0] != h or img.shape[1] != w:
         shrinking = img.shape[0] > h or img.shape[1] > w
         img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
@@ -62,6 +64,33 @@ def to_model_input(image: np.ndarray, meta: ModelMeta) -> np.ndarray:
         x = 1.0 - x
     x = normalize(x[None], meta.preprocess)
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def crop_to_content(gray: np.ndarray, dark_ink: bool = True, margin: float = 0.06) -> np.ndarray:
+    """Crop a gray image to the square around its ink (MNIST-style size normalisation).
+
+    The ink is separated from the paper with Otsu's threshold; the crop is the ink's bounding box made
+    square about its centre plus ``margin`` on each side, padded with the paper's colour. An image
+    without clear ink (a blank page) is returned unchanged.
+    """
+    import cv2
+
+    img = np.ascontiguousarray(gray)
+    ink = 255 - img if dark_ink else img
+    if int(ink.max()) - int(ink.min()) < 40:
+        return img
+    _, mask = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    points = cv2.findNonZero(mask)
+    if points is None:
+        return img
+    x, y, w, h = cv2.boundingRect(points)
+    side = int(round(max(w, h) * (1 + 2 * margin))) + 1
+    cx, cy = x + w / 2.0, y + h / 2.0
+    left, top = int(round(cx - side / 2.0)), int(round(cy - side / 2.0))
+    paper = int(np.median(img[mask == 0])) if np.any(mask == 0) else (255 if dark_ink else 0)
+    pad = side
+    padded = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    return padded[top + pad: top + pad + side, left + pad: left + pad + side]
 
 
 def normalize(x, pre: Preprocess):

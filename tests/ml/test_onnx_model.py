@@ -122,3 +122,37 @@ def test_bad_models_give_clear_errors(tmp_path):
         torch.onnx.export(linear, (torch.zeros(1, 10),), str(vec), input_names=["x"], dynamo=False)
     with pytest.raises(UserError, match="image model takes N x C x H x W"):
         OnnxModel(vec)
+
+
+def test_crop_to_content_centres_and_scales_the_ink():
+    from cnnstudio.ml.preprocess import crop_to_content
+
+    page = np.full((200, 300), 240, np.uint8)
+    page[20:60, 230:250] = 10  # a small dark stroke near the top-right corner
+    crop = crop_to_content(page, dark_ink=True)
+    assert crop.shape[0] == crop.shape[1] and 40 <= crop.shape[0] <= 50
+    ys, xs = np.where(crop < 128)
+    assert abs((ys.min() + ys.max()) / 2 - crop.shape[0] / 2) <= 2
+    assert abs((xs.min() + xs.max()) / 2 - crop.shape[1] / 2) <= 2
+    blank = np.full((50, 50), 200, np.uint8)
+    assert crop_to_content(blank) is not None and crop_to_content(blank).shape == (50, 50)
+
+
+def test_bundled_model_reads_a_small_off_centre_digit_like_a_framed_one():
+    """A digit drawn small in a corner of a big page is predicted like the same digit filling the frame."""
+    import cv2
+
+    from cnnstudio.core.paths import models_dir
+    from cnnstudio.ml.datasets import load_dataset
+
+    runner = OnnxModel(models_dir() / "lenet5-digits.onnx")
+    assert runner.meta.preprocess.crop_to_content and runner.meta.preprocess.invert
+    data = load_dataset({"source": "digits"})
+    agree = 0
+    for i in range(20):
+        digit = (255 - data.val_x[i, 0].numpy() * 255).astype(np.uint8)  # dark ink on paper, 28x28
+        page = np.full((240, 320), 255, np.uint8)
+        page[150:206, 230:286] = cv2.resize(digit, (56, 56), interpolation=cv2.INTER_LINEAR)
+        framed = runner.predict_image(digit).top[0][0]
+        agree += runner.predict_image(page).top[0][0] == framed
+    assert agree >= 17
