@@ -39,10 +39,10 @@ def run(args) -> int:
     from cnnstudio.core.errors import UserError
     from cnnstudio.ml.inspect.models import open_model
     from cnnstudio.ml.inspect.render import render_grid, save_png
-    from cnnstudio.ml.video.sources import quiet_image_load
+    from cnnstudio.ml.preprocess import load_image
 
     model = open_model(args.model)
-    image = quiet_image_load(args.image)
+    image = load_image(args.image)
     # layer ids or tensor names; a clear error names the layers that exist
     names = list(dict.fromkeys(model.resolve(n) for n in args.layers)) if args.layers else model.layer_names()
     analysis = model.analyse(model.prepare_image(image), names)

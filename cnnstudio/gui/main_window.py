@@ -403,8 +403,13 @@ class MainWindow(QMainWindow):
         current = self.current_workspace()
         if current is not None and current.open_file(path):
             return True
-        name = self.current_workspace_name() or "current"
-        self.ctx.show_status(f"The {name} workspace cannot open {path.name}.", 6000)
+        suffix = path.suffix.lower()
+        for entry in self._entries:  # another workspace that takes this kind of file (.onnx -> Inspect)
+            module = importlib.import_module(f"cnnstudio.gui.workspaces.{entry.name}")
+            if suffix and suffix in module.Workspace.accepted_suffixes and self.workspace(entry.name) is not current:
+                if self.show_workspace(entry.name).open_file(path):
+                    return True
+        self.ctx.show_status(f"No workspace can open {path.name}.", 6000)
         return False
 
     # --- closing ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def load_image(path: str | Path) -> np.ndarray:
     import cv2
 
     data = np.fromfile(str(p), dtype=np.uint8)  # works with non-ASCII paths on Windows too
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    image = _quiet_imdecode(cv2, data) if data.size else None
     if image is None:
         try:  # formats OpenCV lacks (some GIFs): Pillow
             from PIL import Image
@@ -35,6 +35,19 @@ def load_image(path: str | Path) -> np.ndarray:
         except Exception:
             raise UserError(f"{p.name} is not a readable image (corrupt or an unsupported format).") from None
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _quiet_imdecode(cv2, data: np.ndarray):
+    """``cv2.imdecode`` without OpenCV's own log lines for a corrupt file: we say it in one sentence."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    previous = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    finally:
+        logging.setLogLevel(previous)
 
 
 def to_model_input(image: np.ndarray, meta: ModelMeta) -> np.ndarray:

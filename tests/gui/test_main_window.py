@@ -139,6 +139,25 @@ def test_dropped_image_goes_to_current_workspace(main_window, tmp_path, monkeypa
     assert not main_window.open_path(tmp_path / "notes.txt")
 
 
+def test_a_file_the_current_workspace_declines_goes_to_one_that_takes_it(main_window, tmp_path, monkeypatch):
+    import importlib
+
+    names = main_window.workspace_names()
+    takers = [
+        n for n in names if ".onnx" in importlib.import_module(f"cnnstudio.gui.workspaces.{n}").Workspace.accepted_suffixes
+    ]
+    assert takers, "Inspect and Live open .onnx files"
+    opened = []
+    target = main_window.workspace(takers[0])
+    monkeypatch.setattr(target, "open_file", lambda p: opened.append(p) or True)
+    decliner = _ImageWorkspace(main_window.ctx)
+    monkeypatch.setattr(main_window, "current_workspace", lambda: decliner)
+    model = tmp_path / "net.onnx"
+    model.write_bytes(b"x")
+    assert main_window.open_path(model)
+    assert opened == [model]
+
+
 def test_about_lists_versions_and_device(main_window):
     main_window.ctx.library_versions = {"PyTorch": "9.9", "ONNX Runtime": "1.2", "OpenCV": "4.5"}
     main_window.ctx.set_device("cpu", "CPU: test")

@@ -68,18 +68,6 @@ class FrameSource(ABC):
         self.close()
 
 
-def quiet_image_load(path: str | Path) -> np.ndarray:
-    """:func:`cnnstudio.ml.preprocess.load_image` without OpenCV's own log lines for a corrupt file
-    (the UserError it raises says it in one sentence)."""
-    from cnnstudio.ml.preprocess import load_image
-
-    restore = _quiet_opencv(silent=True)
-    try:
-        return load_image(path)
-    finally:
-        restore()
-
-
 def _quiet_opencv(silent: bool = False):
     """Silence OpenCV's own warnings (``silent``: its errors too) while probing devices and files;
     we report in our words. Returns the function that restores the previous level."""

@@ -326,10 +326,10 @@ class InspectWorkspace(WorkspaceBase):
 
     def open_image(self, path: Path) -> bool:
         from cnnstudio.core.errors import UserError
-        from cnnstudio.ml.video.sources import quiet_image_load
+        from cnnstudio.ml.preprocess import load_image
 
         try:
-            image = quiet_image_load(path)
+            image = load_image(path)
             if self.session.model is None:
                 raise UserError("No model is open yet; wait for it to load, then open the image again.")
             self.session.use_image(image, Path(path).name)
