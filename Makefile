@@ -25,6 +25,7 @@ run: $(RUN_STAMP)
 	$(BIN)/cnnstudio
 
 test: $(DEV_STAMP)
+	$(BIN)/ruff check cnnstudio tests bench scripts
 	$(BIN)/lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/cnnstudio --smoke-test $(SMOKE_DIR)
 	$(PY) -m pytest
