@@ -19,30 +19,6 @@ def digit_png(tmp_path):
     return path
 
 
-def _handmade_onnx(path, input_dims):
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(0)
-    nodes = [
-        helper.make_node("Conv", ["image", "w"], ["conv_out"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["conv_out"], ["relu_out"]),
-        helper.make_node("GlobalAveragePool", ["relu_out"], ["gap_out"]),
-        helper.make_node("Flatten", ["gap_out"], ["flat_out"]),
-        helper.make_node("Gemm", ["flat_out", "fc"], ["scores"], transB=1),
-    ]
-    graph = helper.make_graph(
-        nodes, "plain",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, input_dims)],
-        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [input_dims[0], 2])],
-        initializer=[numpy_helper.from_array(rng.normal(size=(5, input_dims[1], 3, 3)).astype(np.float32), "w"),
-                     numpy_helper.from_array(rng.normal(size=(2, 5)).astype(np.float32), "fc")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-
-
 def _png_shape(path):
     import cv2
 
@@ -62,9 +38,9 @@ def test_template_writes_one_png_per_layer(tmp_path, digit_png, capsys):
     assert "6×28×28  c1" in text and "12 PNG file(s)" in text
 
 
-def test_foreign_onnx_model_chosen_tensors(tmp_path, digit_png):
+def test_foreign_onnx_model_chosen_tensors(tmp_path, digit_png, write_plain_onnx):
     model = tmp_path / "plain.onnx"
-    _handmade_onnx(model, [None, 3, 32, 32])  # dynamic batch, RGB, no CNN Studio metadata
+    write_plain_onnx(model, [None, 3, 32, 32], conv_channels=5, name="plain")  # dynamic batch, RGB, no CNN Studio metadata
     out = tmp_path / "maps"
     assert main(["features", str(model), str(digit_png), "--out", str(out), "--layers", "relu_out", "conv_out"]) == 0
     assert sorted(p.name for p in out.glob("*.png")) == ["01-conv_out.png", "02-relu_out.png"]
@@ -82,12 +58,12 @@ def test_foreign_onnx_model_chosen_tensors(tmp_path, digit_png):
         ("image-as-model", "zero.png is an image, not a model"),
     ],
 )
-def test_errors_exit_2_with_one_line(tmp_path, digit_png, capsys, case, message):
+def test_errors_exit_2_with_one_line(tmp_path, digit_png, capsys, case, message, write_plain_onnx):
     import onnx
     from onnx import TensorProto, helper
 
     model = tmp_path / "plain.onnx"
-    _handmade_onnx(model, [1, 1, 16, 16])
+    write_plain_onnx(model, [1, 1, 16, 16], conv_channels=5, name="plain")
     image = digit_png
     layers: list[str] = []
     if case == "vector-model":

@@ -12,13 +12,9 @@ from cnnstudio.ml.video import _testing as fixtures
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, live_models):
     folder = tmp_path_factory.mktemp("cli-live")
-    return {
-        "video": fixtures.write_test_video(folder / "clip.avi", frames=10, width=320, height=240),
-        "ink": fixtures.write_ink_model(folder / "ink.onnx"),
-        "box": fixtures.write_box_model(folder / "box.onnx"),
-    }
+    return {"video": fixtures.write_test_video(folder / "clip.avi", frames=10, width=320, height=240), **live_models}
 
 
 def _lines(text: str) -> list[dict]:

@@ -9,44 +9,15 @@ import pytest
 
 from cnnstudio.cli import main
 
-TINY10 = {
-    "format": "cnnstudio-network", "version": 1, "name": "tiny digits",
-    "input": {"channels": 1, "height": 12, "width": 12},
-    "task": "classification", "classes": [str(i) for i in range(10)],
-    "preprocess": {"mean": [0.5], "std": [0.5]},
-    "layers": [
-        {"id": "c1", "type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
-        {"id": "r1", "type": "relu"},
-        {"id": "p1", "type": "maxpool2d", "kernel_size": 2, "stride": 2},
-        {"id": "flat", "type": "flatten"},
-        {"id": "out", "type": "linear", "out_features": 10},
-    ],
-}
-
-TINY_LOC = {
-    "format": "cnnstudio-network", "version": 1, "name": "tiny shapes",
-    "input": {"channels": 3, "height": 24, "width": 24},
-    "task": "localization", "classes": ["circle", "square", "triangle", "star", "cross"],
-    "preprocess": {"mean": [0.5], "std": [0.5]},
-    "layers": [
-        {"id": "c1", "type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},
-        {"id": "r1", "type": "relu"},
-        {"id": "p1", "type": "maxpool2d", "kernel_size": 4, "stride": 4},
-        {"id": "flat", "type": "flatten"},
-        {"id": "out", "type": "linear", "out_features": 5},
-    ],
-    "box_head": {"from": "flat", "layers": [{"id": "b1", "type": "linear", "out_features": 4}]},
-}
-
 FAST = ["--device", "cpu", "--threads", "1", "--batch-size", "64", "--lr", "0.01"]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, tiny_spec):
     """One tiny digits run shared by the tests below (two epochs)."""
     folder = tmp_path_factory.mktemp("cli")
     spec = folder / "tiny.json"
-    spec.write_text(json.dumps(TINY10))
+    spec.write_text(json.dumps(tiny_spec("digits")))
     out = folder / "run"
     code = main(["train", str(spec), "--data", "digits", "--epochs", "2", "--seed", "1", *FAST, "--out", str(out), "--json"])
     assert code == 0
@@ -126,9 +97,9 @@ def test_predict_prints_top_classes(trained, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["predictions"] == result["predictions"]
 
 
-def test_predict_localization_model_gives_a_box(tmp_path, capsys):
+def test_predict_localization_model_gives_a_box(tmp_path, capsys, tiny_spec):
     spec = tmp_path / "loc.json"
-    spec.write_text(json.dumps(TINY_LOC))
+    spec.write_text(json.dumps(tiny_spec("shapes")))
     out = tmp_path / "run"
     assert main(["train", str(spec), "--data", "shapes", "--samples", "60", "--epochs", "1", *FAST,
                  "--out", str(out), "--json"]) == 0

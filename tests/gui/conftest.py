@@ -89,3 +89,27 @@ def main_window(qtbot, qapp):
     yield window
     window.ctx.document.mark_clean()
     window.close()
+
+
+@pytest.fixture
+def make_workspace(qtbot, ctx):
+    """``make_workspace("train", size=(1200, 800))``: that workspace built on ``ctx``, resized and shown (unless
+    ``show=False``); every workspace made is shut down (timers, threads, cameras) after the test."""
+    import importlib
+
+    made = []
+
+    def make(name: str, size: tuple[int, int] | None = None, show: bool = True):
+        workspace_class = importlib.import_module(f"cnnstudio.gui.workspaces.{name}").Workspace
+        ws = workspace_class(ctx)
+        qtbot.addWidget(ws)
+        made.append(ws)
+        if size is not None:
+            ws.resize(*size)
+        if show:
+            ws.show()
+        return ws
+
+    yield make
+    for ws in reversed(made):
+        ws.shutdown()

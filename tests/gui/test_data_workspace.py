@@ -8,18 +8,11 @@ import pytest
 
 
 @pytest.fixture
-def workspace(qtbot, ctx):
+def workspace(make_workspace):
     import pyqtgraph as pg
 
-    from cnnstudio.gui.workspaces.data import Workspace
-
     pg.setConfigOptions(imageAxisOrder="row-major")
-    ws = Workspace(ctx)
-    qtbot.addWidget(ws)
-    ws.resize(1100, 700)
-    ws.show()
-    yield ws
-    ws.shutdown()
+    return make_workspace("data", size=(1100, 700))
 
 
 def _wait_loaded(qtbot, ws, name):

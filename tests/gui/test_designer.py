@@ -12,15 +12,8 @@ from cnnstudio.core.spec import load_spec
 
 
 @pytest.fixture
-def designer(qtbot, ctx):
-    from cnnstudio.gui.workspaces.designer import Workspace
-
-    widget = Workspace(ctx)
-    qtbot.addWidget(widget)
-    widget.resize(1300, 850)
-    widget.show()
-    yield widget
-    widget.shutdown()
+def designer(make_workspace):
+    return make_workspace("designer", size=(1300, 850))
 
 
 def ids(designer) -> list[str]:

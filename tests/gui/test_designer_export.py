@@ -6,14 +6,10 @@ import pytest
 
 
 @pytest.fixture
-def designer(qtbot, ctx):
-    from cnnstudio.gui.workspaces.designer import Workspace
-
-    widget = Workspace(ctx)
-    qtbot.addWidget(widget)
+def designer(make_workspace):
+    widget = make_workspace("designer", show=False)
     yield widget
-    widget.exporter.wait()
-    widget.shutdown()
+    widget.exporter.wait()  # then make_workspace shuts it down
 
 
 def test_onnx_and_torch_code_export_report_file_and_parity(qtbot, designer, tmp_path):

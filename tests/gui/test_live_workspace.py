@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,33 +13,32 @@ from cnnstudio.ml.video import overlay
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, live_models):
     folder = tmp_path_factory.mktemp("gui-live")
     return {
         "video": fixtures.write_test_video(folder / "clip.avi", frames=20, width=320, height=240),
-        "ink": fixtures.write_ink_model(folder / "ink.onnx"),
+        "ink": Path(shutil.copy(live_models["ink"], folder / "ink.onnx")),  # a test adds a run beside it
     }
 
 
 @pytest.fixture
-def workspace(qtbot, ctx):
-    from cnnstudio.gui.workspaces.live import Workspace
+def workspace(make_workspace):
+    return make_workspace("live", size=(1000, 700))
 
-    ws = Workspace(ctx)
-    qtbot.addWidget(ws)
-    ws.resize(1000, 700)
-    ws.show()
-    yield ws
-    ws.shutdown()
+
+def play_clip(ws, files, qtbot, until=None):
+    """Play the test clip through the ink model and wait (20 s at most) until ``until()`` holds, by default
+    until a frame is shown."""
+    ws.set_source(str(files["video"]))
+    ws.set_model(files["ink"])
+    ws.activated()
+    qtbot.waitUntil(until or (lambda: ws.view.frames_shown > 0), timeout=20000)
 
 
 def test_frames_flow_and_the_prediction_is_shown(workspace, files, qtbot):
     ws = workspace
-    ws.set_source(str(files["video"]))
-    ws.set_model(files["ink"])
-    ws.activated()
-    qtbot.waitUntil(lambda: ws.view.frames_shown >= 5 and ws.last_result is not None and bool(ws.last_result.top),
-                    timeout=20000)
+    play_clip(ws, files, qtbot,
+              until=lambda: ws.view.frames_shown >= 5 and ws.last_result is not None and bool(ws.last_result.top))
     qtbot.waitUntil(lambda: ws.panel.prediction_label.text().startswith("ink"), timeout=20000)
     assert ws.smoke_ready()
     shown = ws.view.image_item.image
@@ -90,10 +90,7 @@ def test_the_missing_bundled_model_is_explained(workspace, qtbot, tmp_path, monk
 
 def test_roi_box_feeds_the_pipeline(workspace, files, qtbot):
     ws = workspace
-    ws.set_source(str(files["video"]))
-    ws.set_model(files["ink"])
-    ws.activated()
-    qtbot.waitUntil(lambda: ws.view.frames_shown > 0, timeout=20000)
+    play_clip(ws, files, qtbot)
     assert ws.pipeline.roi == pytest.approx((0.275, 0.2, 0.45, 0.6))  # the centred square
     ws.view.set_roi_pixels((0, 0, 64, 48))
     assert ws.pipeline.roi == pytest.approx((0.0, 0.0, 0.2, 0.2))
@@ -107,10 +104,7 @@ def test_snapshot_recording_and_feature_maps(workspace, files, qtbot, tmp_path):
     import cv2
 
     ws = workspace
-    ws.set_source(str(files["video"]))
-    ws.set_model(files["ink"])
-    ws.activated()
-    qtbot.waitUntil(lambda: ws.model_state == "ready" and ws.view.frames_shown > 0, timeout=20000)
+    play_clip(ws, files, qtbot, until=lambda: ws.model_state == "ready" and ws.view.frames_shown > 0)
     snap = ws.save_snapshot(tmp_path / "snap.png")
     assert cv2.imread(str(snap)).shape == (240, 320, 3)
     ws.start_recording(tmp_path / "rec.avi")
@@ -155,10 +149,7 @@ def test_choosing_a_run_names_it_in_the_status_bar(workspace, files, qtbot):
 
 def test_hiding_the_workspace_releases_the_source_and_showing_resumes(workspace, files, qtbot):
     ws = workspace
-    ws.set_source(str(files["video"]))
-    ws.set_model(files["ink"])
-    ws.activated()
-    qtbot.waitUntil(lambda: ws.view.frames_shown > 0, timeout=20000)
+    play_clip(ws, files, qtbot)
     ws.hide()
     assert ws.session.status is None  # capture and inference threads stopped
     ws.show()
@@ -189,10 +180,7 @@ def test_a_source_that_cannot_open_leaves_the_playing_one_chosen(workspace, file
 
     monkeypatch.setattr(live, "SOURCE_ERROR_MS", 50)
     ws = workspace
-    ws.set_source(str(files["video"]))
-    ws.set_model(files["ink"])
-    ws.activated()
-    qtbot.waitUntil(lambda: ws.view.frames_shown > 0, timeout=20000)
+    play_clip(ws, files, qtbot)
     missing = str(tmp_path / "gone.mp4")
     ws.set_source(missing)
     assert "does not exist" in ws.banner_text()

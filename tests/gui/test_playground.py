@@ -12,16 +12,10 @@ from cnnstudio.core.kernels import PRESETS
 
 
 @pytest.fixture
-def workspace(qtbot, ctx):
-    from cnnstudio.gui.workspaces.playground import Workspace
-
-    ws = Workspace(ctx)
-    qtbot.addWidget(ws)
-    ws.resize(1280, 820)
-    ws.show()
+def workspace(make_workspace, qtbot):
+    ws = make_workspace("playground", size=(1280, 820))
     qtbot.waitUntil(ws.smoke_ready)  # the first sample photo loads after the first paint
-    yield ws
-    ws.shutdown()
+    return ws
 
 
 def _small_gray(page, seed=0, shape=(10, 12)):

@@ -10,16 +10,10 @@ LECTURE_OUTPUT = [[12, 12, 17], [10, 17, 19], [9, 6, 14]]
 
 
 @pytest.fixture
-def workspace(qtbot, ctx):
-    from cnnstudio.gui.workspaces.playground import Workspace
-
-    ws = Workspace(ctx)
-    qtbot.addWidget(ws)
-    ws.resize(1280, 820)
-    ws.show()
+def workspace(make_workspace, qtbot):
+    ws = make_workspace("playground", size=(1280, 820))
     qtbot.waitUntil(ws.smoke_ready)  # the first sample photo loads after the first paint
-    yield ws
-    ws.shutdown()
+    return ws
 
 
 def test_lecture_animation_step_by_step(workspace, qtbot):

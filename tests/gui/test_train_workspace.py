@@ -4,35 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-TINY10 = {
-    "format": "cnnstudio-network", "version": 1, "name": "tiny digits",
-    "input": {"channels": 1, "height": 12, "width": 12},
-    "task": "classification", "classes": [str(i) for i in range(10)],
-    "preprocess": {"mean": [0.5], "std": [0.5]},
-    "layers": [
-        {"id": "c1", "type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
-        {"id": "r1", "type": "relu"},
-        {"id": "p1", "type": "maxpool2d", "kernel_size": 2, "stride": 2},
-        {"id": "flat", "type": "flatten"},
-        {"id": "out", "type": "linear", "out_features": 10},
-    ],
-}
-
 
 @pytest.fixture
-def workspace(qtbot, ctx):
-    from cnnstudio.gui.workspaces.train import Workspace
-
-    ctx.document.set("network", TINY10)
+def workspace(make_workspace, ctx, tiny_spec):
+    ctx.document.set("network", tiny_spec("digits"))
     training = ctx.document.get("training")
     training.update(epochs=3, batch_size=64, lr=0.01, device="cpu")
     ctx.document.set("training", training)
-    ws = Workspace(ctx)
-    qtbot.addWidget(ws)
-    ws.resize(1200, 800)
-    ws.show()
-    yield ws
-    ws.shutdown()
+    return make_workspace("train", size=(1200, 800))
 
 
 def wait_result(qtbot, ws, timeout=60_000):
@@ -140,10 +119,10 @@ def test_bad_settings_show_one_message_in_the_view(workspace, ctx, qtbot):
     assert ctx.document.runs == [] and workspace.history.rowCount() == 0
 
 
-def test_shutdown_stops_a_running_worker(qtbot, ctx):
+def test_shutdown_stops_a_running_worker(qtbot, ctx, tiny_spec):
     from cnnstudio.gui.workspaces.train import Workspace
 
-    ctx.document.set("network", TINY10)
+    ctx.document.set("network", tiny_spec("digits"))
     training = ctx.document.get("training")
     training.update(epochs=500, batch_size=16, device="cpu")
     ctx.document.set("training", training)

@@ -52,33 +52,6 @@ def exported(tiny, tmp_path_factory):
     return path
 
 
-def _handmade_onnx(path, input_shape=(1, 1, 6, 6)):
-    """A classifier written directly with onnx.helper: Conv -> Relu -> GlobalAveragePool -> Flatten -> Gemm."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(0)
-    w = rng.normal(size=(2, input_shape[1], 3, 3)).astype(np.float32)
-    fc = rng.normal(size=(2, 2)).astype(np.float32)
-    nodes = [
-        helper.make_node("Conv", ["image", "w"], ["conv_out"], pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["conv_out"], ["relu_out"]),
-        helper.make_node("GlobalAveragePool", ["relu_out"], ["gap_out"]),
-        helper.make_node("Flatten", ["gap_out"], ["flat_out"]),
-        helper.make_node("Gemm", ["flat_out", "fc"], ["scores"], transB=1),
-    ]
-    graph = helper.make_graph(
-        nodes, "handmade",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, list(input_shape))],
-        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [input_shape[0], 2])],
-        initializer=[numpy_helper.from_array(w, "w"), numpy_helper.from_array(fc, "fc")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return w
-
-
 def test_capture_torch_returns_every_layer_in_order(tiny):
     x = torch.rand(1, 1, 8, 8)
     feats, out = capture_torch(tiny, x)
@@ -138,9 +111,9 @@ def test_onnx_from_another_exporter_matches_torch(tiny, exported):
     np.testing.assert_allclose(emb, ref.numpy(), atol=1e-5)
 
 
-def test_handmade_onnx_model_intermediate_tensors(tmp_path):
+def test_handmade_onnx_model_intermediate_tensors(tmp_path, write_plain_onnx):
     path = tmp_path / "handmade.onnx"
-    w = _handmade_onnx(path)
+    w = write_plain_onnx(path, (1, 1, 6, 6))
     feats = OnnxFeatures(path)
     assert [(t.name, t.op, t.shape) for t in feats.tensors] == [
         ("conv_out", "Conv", (2, 6, 6)), ("relu_out", "Relu", (2, 6, 6)),

@@ -20,12 +20,8 @@ from cnnstudio.ml.video.sources import VideoFileSource
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("live-models")
-    return {
-        "ink": fixtures.write_ink_model(folder / "ink.onnx"),
-        "box": fixtures.write_box_model(folder / "box.onnx"),
-    }
+def models(live_models):
+    return live_models
 
 
 def test_a_blank_page_and_a_drawn_digit_get_different_answers(models):
