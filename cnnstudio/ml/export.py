@@ -116,12 +116,24 @@ def onnx_parity(model: torch.nn.Module, path: str | os.PathLike, batch: int = 4,
 
 
 def latest_checkpoint(run_dir: str | os.PathLike) -> Path:
-    """The newest ``checkpoints/*.pt`` of a run folder (``last.pt`` wins a tie)."""
+    """The checkpoint holding a run's final weights: ``checkpoints/last.pt`` when it exists.
+
+    The trainer also writes ``best.pt`` and per-epoch ``epoch{N}.pt`` files, whose modification times
+    say nothing about which weights are final, so ``last.pt`` is chosen by name. Without it (a folder
+    put together by hand) the highest ``epoch{N}.pt``, else the newest ``*.pt`` file is used.
+    """
+    from cnnstudio.ml.runs import LAST_CHECKPOINT, epoch_checkpoints
+
     folder = Path(run_dir) / "checkpoints"
-    files = sorted(folder.glob("*.pt")) if folder.is_dir() else []
+    if (folder / LAST_CHECKPOINT).is_file():
+        return folder / LAST_CHECKPOINT
+    by_epoch = epoch_checkpoints(run_dir)
+    if by_epoch:
+        return by_epoch[-1][1]
+    files = sorted(p for p in folder.glob("*.pt") if p.is_file()) if folder.is_dir() else []
     if not files:
         raise UserError(f"The run folder {run_dir} has no checkpoints (checkpoints/*.pt); was it trained?")
-    return max(files, key=lambda p: (p.stat().st_mtime_ns, p.name == "last.pt"))
+    return max(files, key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
 def load_state_dict_file(path: str | os.PathLike) -> dict:

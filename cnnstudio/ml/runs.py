@@ -7,14 +7,17 @@ A run folder holds::
     spec.json          the network spec trained (class names taken from the data)
     metrics.jsonl      one JSON object per epoch (epoch, train_loss, val_loss, val_accuracy, ...)
     metrics.json       status, final and best epoch rows, last confusion matrix
-    checkpoints/       last.pt (resumable: weights, optimizer, epoch) and best.pt (weights)
+    checkpoints/       last.pt (resumable: weights, optimizer, epoch), best.pt (weights) and
+                       epoch{N}.pt (weights after epoch N; every epoch, or evenly spaced ones for a
+                       big model or a long run: see cnnstudio.ml.trainer.epoch_files_kept)
     model.onnx         exported when the run completes
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +30,43 @@ RUN_FORMAT = "cnnstudio-run"
 RUN_VERSION = 1
 LAST_CHECKPOINT = "last.pt"
 BEST_CHECKPOINT = "best.pt"
+_EPOCH_CHECKPOINT = re.compile(r"epoch(\d+)\.pt")
+
+
+def epoch_checkpoint_name(epoch: int) -> str:
+    """The file name of the weights after 1-based ``epoch``: ``epoch{N}.pt`` (no zero padding)."""
+    return f"epoch{int(epoch)}.pt"
+
+
+def epoch_of_checkpoint(path: str | Path) -> int | None:
+    """N of a file named ``epoch{N}.pt``; None for any other name (``last.pt``, ``best.pt``, ...)."""
+    match = _EPOCH_CHECKPOINT.fullmatch(Path(path).name)
+    return int(match.group(1)) if match else None
+
+
+def order_checkpoints(paths: Iterable[str | Path]) -> list[Path]:
+    """Checkpoint files in a stable, meaningful order: ``epoch{N}.pt`` by N (1, 2, ..., 10, not 1, 10,
+    2), then ``best.pt``, ``last.pt``, then any other file by name."""
+    def key(path: Path) -> tuple:
+        epoch = epoch_of_checkpoint(path)
+        if epoch is not None:
+            return (0, epoch, path.name)
+        rank = {BEST_CHECKPOINT: 1, LAST_CHECKPOINT: 2}.get(path.name, 3)
+        return (rank, 0, path.name)
+
+    return sorted((Path(p) for p in paths), key=key)
+
+
+def epoch_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """``(N, path)`` of the run's ``checkpoints/epoch{N}.pt`` files, by N."""
+    folder = Path(run_dir) / "checkpoints"
+    found = []
+    if folder.is_dir():
+        for path in folder.glob("epoch*.pt"):
+            epoch = epoch_of_checkpoint(path)
+            if epoch is not None and path.is_file():
+                found.append((epoch, path))
+    return sorted(found)
 
 
 def read_history(run_path: str | Path) -> list[dict]:
@@ -57,7 +97,7 @@ class RunInfo:
     config: dict  # the whole config.json
     history: list[dict] = field(default_factory=list)  # metrics.jsonl rows
     summary: dict = field(default_factory=dict)  # metrics.json
-    checkpoints: list[Path] = field(default_factory=list)
+    checkpoints: list[Path] = field(default_factory=list)  # see order_checkpoints
 
     @property
     def status(self) -> str:
@@ -130,7 +170,7 @@ def load_run(run_dir: str | Path) -> RunInfo:
         except (OSError, json.JSONDecodeError):
             summary = {}
     ckpt_dir = path / "checkpoints"
-    checkpoints = sorted(ckpt_dir.glob("*.pt")) if ckpt_dir.is_dir() else []
+    checkpoints = order_checkpoints(ckpt_dir.glob("*.pt")) if ckpt_dir.is_dir() else []
     return RunInfo(path, path.name, spec, config, read_history(path), summary, checkpoints)
 
 
@@ -138,7 +178,7 @@ def load_run_model(run_dir: str | Path, checkpoint: str | Path | None = None):
     """``(spec, model)`` of a run in eval mode, with the weights of ``checkpoint``.
 
     ``checkpoint`` is ``"last"`` (the default; the last good epoch), ``"best"``, a file name in
-    ``checkpoints/`` or a path.
+    ``checkpoints/`` (such as ``"epoch3.pt"``) or a path.
     """
     from cnnstudio.ml.builder import build_model
     from cnnstudio.ml.trainer import load_checkpoint

@@ -9,6 +9,11 @@ summed on the device, so a batch costs what a hand-written PyTorch loop costs (b
 
 Reproducibility: the weights are initialised from ``seed`` and every epoch draws its permutation and
 dropout noise from ``(seed, epoch)``, so a resumed run continues exactly as an uninterrupted one.
+
+Checkpoints (in ``<run>/checkpoints/``): ``last.pt`` after every epoch (resumable), ``best.pt`` when the
+validation loss improves, and ``epoch{N}.pt``, the weights after epoch N, for every epoch or, for a big
+model or a very long run, for evenly spaced epochs (:func:`epoch_files_kept`): Inspect's kernel slider
+steps through them.
 """
 
 from __future__ import annotations
@@ -34,7 +39,15 @@ from cnnstudio.core.errors import UserError
 from cnnstudio.core.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
 from cnnstudio.ml import metrics as M
 from cnnstudio.ml.device import resolve_device
-from cnnstudio.ml.runs import BEST_CHECKPOINT, LAST_CHECKPOINT, RUN_FORMAT, RUN_VERSION, read_history
+from cnnstudio.ml.runs import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    RUN_FORMAT,
+    RUN_VERSION,
+    epoch_checkpoint_name,
+    epoch_checkpoints,
+    read_history,
+)
 
 OPTIMIZERS = {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}
 SCHEDULES = {"none": "Constant", "step": "Step (x0.1 every third of the epochs)", "cosine": "Cosine"}
@@ -44,6 +57,13 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 CHECKPOINT_FORMAT = "cnnstudio-checkpoint"
 #: how often (in batches) the running loss is checked for NaN/inf (each check waits for the device)
 NAN_CHECK_EVERY = 50
+#: per-epoch weight files (checkpoints/epoch{N}.pt): a model whose state_dict is at most this big keeps
+#: every epoch, as long as all of them fit in EPOCH_FILES_BUDGET_BYTES ...
+EPOCH_FILES_SMALL_MODEL_BYTES = 4 * 1024 * 1024
+EPOCH_FILES_BUDGET_BYTES = 256 * 1024 * 1024
+#: ... otherwise this many evenly spaced epochs, the last among them (a small model keeps more: as many
+#: as fit in the budget)
+EPOCH_FILES_SPACED = 20
 
 
 # --- configuration ----------------------------------------------------------------------------
@@ -212,7 +232,7 @@ class EpochEnd:
 class CheckpointSaved:
     epoch: int
     path: str
-    kind: str  # "last" (resumable) or "best" (weights of the best epoch)
+    kind: str  # "last" (resumable), "best" (weights of the best epoch) or "epoch" (epoch{N}.pt, weights)
 
 
 @dataclass(frozen=True)
@@ -256,7 +276,8 @@ def train(
 
     Yields :class:`Started`, then :class:`BatchEnd` per batch, :class:`EpochEnd` and
     :class:`CheckpointSaved` per epoch, and ends with exactly one :class:`Finished` or :class:`Failed`.
-    With ``resume`` a run folder holding ``checkpoints/last.pt`` continues after its last epoch.
+    With ``resume`` a run folder holding ``checkpoints/last.pt`` continues after its last epoch; without
+    it, ``epoch{N}.pt`` files left in the folder by an earlier run are removed first.
     ``model`` is a network already built from ``spec`` (fine-tuning loaded weights); by default the
     spec is built afresh from ``seed``.
     """
@@ -286,6 +307,36 @@ def train(
         yield Failed(msg, str(run_path or ""), state["last_checkpoint"])
     finally:
         torch.set_num_threads(threads_before)
+
+
+def state_dict_bytes(model: torch.nn.Module) -> int:
+    """The size of the model's weights and buffers (what a weights-only checkpoint holds), in bytes."""
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values() if isinstance(t, torch.Tensor))
+
+
+def epoch_files_kept(epochs: int, state_bytes: int) -> int:
+    """How many ``epoch{N}.pt`` files a run of ``epochs`` epochs keeps for a model of ``state_bytes``.
+
+    Every epoch when the model's weights take at most 4 MiB and all the files together at most 256 MiB;
+    otherwise 20 evenly spaced epochs, or for a small model (at most 4 MiB) as many as fit in 256 MiB.
+    """
+    if state_bytes <= EPOCH_FILES_SMALL_MODEL_BYTES:
+        count = max(EPOCH_FILES_SPACED, EPOCH_FILES_BUDGET_BYTES // max(1, state_bytes))
+    else:
+        count = EPOCH_FILES_SPACED
+    return max(1, min(int(epochs), count))
+
+
+def keeps_epoch_file(epoch: int, epochs: int, state_bytes: int) -> bool:
+    """Whether 1-based ``epoch`` of a run of ``epochs`` epochs saves ``epoch{N}.pt``.
+
+    Of ``n`` = :func:`epoch_files_kept` files the k-th is epoch ceil(k * epochs / n), k = 1 ... n: evenly
+    spaced, ending with the last epoch. It depends only on these numbers, so a resumed run keeps the plan.
+    """
+    if epoch >= epochs:
+        return True
+    n = epoch_files_kept(epochs, state_bytes)
+    return (epoch * n) // epochs > ((epoch - 1) * n) // epochs
 
 
 def cpu_threads(requested: int = 0) -> int:
@@ -385,7 +436,12 @@ def _train(spec, data, config, run_path, control, resume, data_config, export, m
                     "since": int(payload["epochs_since_best"])}
             history = [r for r in read_history(run_path) if r.get("epoch", 0) < start_epoch]
             state["last_checkpoint"] = str(ckpt_dir / LAST_CHECKPOINT)
+        for number, stale in epoch_checkpoints(run_path):  # an earlier run's epochs in this folder
+            if number >= start_epoch:
+                with contextlib.suppress(OSError):
+                    stale.unlink()
         _write_run_files(run_path, spec, cfg, data, data_config, device, amp, resume)
+    weights_bytes = state_dict_bytes(model)
 
     yield Started(str(run_path or ""), str(device), cfg.epochs, start_epoch, batches, n_train, n_val, amp)
 
@@ -494,6 +550,7 @@ def _train(spec, data, config, run_path, control, resume, data_config, export, m
             best["since"] += 1
         yield EpochEnd(epoch, cfg.epochs, dict(row), tuple(ev["per_class"]), ev["confusion"],
                        ev["predictions"], ev["boxes"], improved)
+        stop_early = bool(cfg.early_stopping and best["since"] >= cfg.early_stopping and epoch < cfg.epochs)
         if run_path is not None:
             ckpt_dir = run_path / "checkpoints"
             last_path = ckpt_dir / LAST_CHECKPOINT
@@ -509,9 +566,14 @@ def _train(spec, data, config, run_path, control, resume, data_config, export, m
                 save_checkpoint(best_path, {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": epoch,
                                             "model": model.state_dict()})
                 yield CheckpointSaved(epoch, str(best_path), "best")
+            if stop_early or keeps_epoch_file(epoch, cfg.epochs, weights_bytes):
+                epoch_path = ckpt_dir / epoch_checkpoint_name(epoch)
+                save_checkpoint(epoch_path, {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": epoch,
+                                             "model": _cpu_state(model)})
+                yield CheckpointSaved(epoch, str(epoch_path), "epoch")
             _write_history(run_path, history)
             _write_summary(run_path, "running", history, best["epoch"], ev)
-        if cfg.early_stopping and best["since"] >= cfg.early_stopping and epoch < cfg.epochs:
+        if stop_early:
             status = "early_stopped"
             break
 
@@ -685,6 +747,15 @@ def save_checkpoint(path: Path, payload: dict) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def _cpu_state(model: torch.nn.Module) -> dict:
+    """The model's state_dict as CPU tensors (an epoch file then loads on any machine, GPU or not)."""
+    state = model.state_dict()
+    moved = type(state)((k, v.detach().cpu() if isinstance(v, torch.Tensor) else v) for k, v in state.items())
+    if hasattr(state, "_metadata"):  # the modules' state versions, as model.state_dict() carries them
+        moved._metadata = state._metadata
+    return moved
+
+
 def load_checkpoint(path: str | Path, device: Any = "cpu") -> dict:
     """Load a checkpoint without running pickled code (``weights_only=True``)."""
     p = Path(path)
@@ -767,5 +838,6 @@ def _now() -> str:
 
 __all__ = [
     "BatchEnd", "CheckpointSaved", "EpochEnd", "Failed", "Finished", "Started", "TrainConfig",
-    "TrainControl", "TrainEvent", "load_checkpoint", "lr_at", "read_history", "save_checkpoint", "train",
+    "TrainControl", "TrainEvent", "epoch_files_kept", "keeps_epoch_file", "load_checkpoint", "lr_at",
+    "read_history", "save_checkpoint", "state_dict_bytes", "train",
 ]

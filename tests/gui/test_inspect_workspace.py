@@ -193,6 +193,42 @@ def test_a_run_of_the_project_with_kernels_over_epochs(workspace, ctx, tmp_path,
     assert ws.kernels.grid.image().shape == last.shape
 
 
+def test_kernel_slider_steps_through_every_epoch_of_a_trained_run(workspace, ctx, tmp_path, qtbot):
+    """A real 5-epoch run: the slider goes epoch 0 (initial weights), 1, 2, ... 5 in order, best.pt and
+    last.pt are not extra positions, and every step shows other kernels."""
+    from cnnstudio.ml.datasets import load_dataset
+    from cnnstudio.ml.datasets.bundle import DatasetBundle
+    from cnnstudio.ml.trainer import train
+
+    d = load_dataset({"source": "digits", "seed": 0})
+    data = DatasetBundle(d.train_x[:160], d.train_y[:160], d.val_x[:60], d.val_y[:60], d.classes, name="digits")
+    run = tmp_path / "runs" / "five"
+    config = {"epochs": 5, "lr": 0.005, "batch_size": 32, "schedule": "none", "seed": 1, "threads": 1,
+              "device": "cpu"}
+    assert type(list(train("lenet5", data, config, run, export=False))[-1]).__name__ == "Finished"
+    ctx.document.add_run({"name": "five", "path": str(run)})
+    ws = workspace
+    index = ws.sources.model.findText("Run: five")
+    ws.sources.model.setCurrentIndex(index)
+    ws.sources.model.activated.emit(index)
+    qtbot.waitUntil(ws.smoke_ready, timeout=30000)
+    ws.tabs.setCurrentWidget(ws.kernels)
+    view = ws.kernels
+    assert view.epoch.isEnabled() and (view.epoch.minimum(), view.epoch.maximum(), view.epoch.value()) == (0, 5, 5)
+    assert "the last epoch" in view.caption.text()
+    labels, images = [], []
+    for position in range(6):
+        view.epoch.setValue(position)
+        labels.append(view.epoch_label.text())
+        images.append(view.grid.image().copy())
+    assert labels == [f"epoch {n}" for n in range(6)]
+    assert all(not np.array_equal(a, b) for a, b in zip(images, images[1:]))
+    view.epoch.setValue(0)
+    assert "initial random weights" in view.caption.text()
+    view.epoch.setValue(3)
+    assert "since epoch 2" in view.caption.text()
+
+
 def test_localization_prediction_draws_predicted_and_true_boxes(qtbot):
     from cnnstudio.gui.workspaces.inspect.predictions_view import PredictionsView
     from cnnstudio.ml.datasets import load_dataset

@@ -182,6 +182,32 @@ def test_run_folder_checkpoints(tmp_path):
         load_state_dict_file(run / "checkpoints" / "list.pt")
 
 
+def test_export_takes_last_pt_even_when_epoch_files_are_newer(tmp_path):
+    """A trainer's run folder holds best.pt, last.pt and epoch{N}.pt; the export is last.pt's weights, not
+    those of whichever file was written last."""
+    import os
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "spec.json").write_text(json.dumps(load_spec("lenet5")), encoding="utf-8")
+    folder = run / "checkpoints"
+    models = {}
+    for seed, name in enumerate(["last.pt", "best.pt", "epoch2.pt", "epoch10.pt", "epoch9.pt"]):
+        torch.manual_seed(seed)
+        models[name] = build_model("lenet5")
+        torch.save({"epoch": seed, "model": models[name].state_dict()}, folder / name)
+        os.utime(folder / name, ns=(10**18 + seed * 10**9, 10**18 + seed * 10**9))  # each newer than the last
+    assert latest_checkpoint(run) == folder / "last.pt"
+    _, model, origin = load_export_source(run)
+    assert origin == "weights of last.pt"
+    assert torch.equal(model.layers["c1"].weight, models["last.pt"].layers["c1"].weight)
+    (folder / "last.pt").unlink()  # no last.pt: the highest epoch (by number, not by name or time)
+    assert latest_checkpoint(run) == folder / "epoch10.pt"
+    for name in ("epoch2.pt", "epoch9.pt", "epoch10.pt"):
+        (folder / name).unlink()
+    assert latest_checkpoint(run) == folder / "best.pt"
+
+
 def test_spec_sources_get_seeded_fresh_weights():
     _, a, origin = load_export_source("lenet5", seed=1)
     _, b, _ = load_export_source("lenet5", seed=1)

@@ -100,3 +100,76 @@ def test_epoch_zero_is_the_trainers_initial_weights(tmp_path):
     np.testing.assert_allclose(snapshots[0].weights["c1"], snapshots[1].weights["c1"], atol=1e-6)
     assert [s.epoch for s in checkpoint_kernels(tmp_path / "run", with_initial=False)] == [1]
     assert initial_kernels(tmp_path) is None  # not a run: no epoch 0, no error
+
+
+def _few_digits():
+    from cnnstudio.ml.datasets import load_dataset
+    from cnnstudio.ml.datasets.bundle import DatasetBundle
+
+    d = load_dataset({"source": "digits", "seed": 0})
+    return DatasetBundle(d.train_x[:160], d.train_y[:160], d.val_x[:60], d.val_y[:60], d.classes, name="digits")
+
+
+def test_kernel_history_of_a_trained_run_steps_through_every_epoch(tmp_path):
+    """A real run writes epoch1.pt ... epochN.pt; the slider is epoch 0, 1, ..., N in order (best.pt and
+    last.pt fold into the epoch they hold) and the kernels move between every two epochs."""
+    import torch
+
+    from cnnstudio.ml.inspect.kernels import checkpoint_kernels, kernel_change
+    from cnnstudio.ml.trainer import train
+
+    config = {"epochs": 4, "lr": 0.005, "batch_size": 32, "schedule": "none", "seed": 2, "threads": 1,
+              "device": "cpu"}
+    events = list(train("lenet5", _few_digits(), config, tmp_path / "run", export=False))
+    assert type(events[-1]).__name__ == "Finished"
+    snapshots = checkpoint_kernels(tmp_path / "run")
+    assert [s.epoch for s in snapshots] == [0, 1, 2, 3, 4]
+    assert [s.path.name for s in snapshots[1:]] == ["epoch1.pt", "epoch2.pt", "epoch3.pt", "epoch4.pt"]
+    assert "last.pt" in snapshots[-1].sources and "epoch4.pt" in snapshots[-1].sources
+    best = json.loads((tmp_path / "run" / "metrics.json").read_text())["best_epoch"]
+    assert "best.pt" in snapshots[best].sources
+    for layer in ("c1", "c3"):
+        change = kernel_change(snapshots, layer)
+        assert change[0] == 0.0 and all(c > 1e-4 for c in change[1:]), (layer, change)
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "epoch2.pt", weights_only=True)["model"]
+    np.testing.assert_array_equal(snapshots[2].weights["c1"], saved["layers.c1.weight"].numpy())
+
+
+def test_kernel_history_of_a_capped_run_and_of_plain_state_dict_files(tmp_path):
+    """A big model keeps only some epoch files; best.pt fills in its own epoch. Files holding a bare
+    state_dict (saved by hand) are read too, their epoch taken from the name."""
+    import torch
+
+    from cnnstudio.core.spec import load_spec, save_spec
+    from cnnstudio.ml.builder import build_model
+    from cnnstudio.ml.inspect.kernels import checkpoint_kernels
+    from cnnstudio.ml.trainer import CHECKPOINT_FORMAT, save_checkpoint
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    spec = load_spec("lenet5")
+    save_spec(spec, run / "spec.json")
+    (run / "config.json").write_text(json.dumps({"format": "cnnstudio-run", "version": 1, "name": "run"}))
+    model = build_model(spec)
+    scale = {}
+    for epoch in range(1, 13):
+        with torch.no_grad():
+            model.layers["c1"].weight.mul_(1.1)
+        scale[epoch] = model.layers["c1"].weight.detach().clone()
+        payload = {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": epoch, "model": model.state_dict()}
+        if epoch in (6, 12):
+            save_checkpoint(run / "checkpoints" / f"epoch{epoch}.pt", payload)
+        if epoch == 12:
+            save_checkpoint(run / "checkpoints" / "last.pt", payload)
+        if epoch == 8:
+            save_checkpoint(run / "checkpoints" / "best.pt", payload)
+        if epoch == 2:
+            torch.save(model.state_dict(), run / "checkpoints" / "epoch2.pt")
+    snapshots = checkpoint_kernels(run)  # no seed in the config: no epoch 0
+    assert [s.epoch for s in snapshots] == [2, 6, 8, 12]
+    assert [s.sources for s in snapshots] == [("epoch2.pt",), ("epoch6.pt",), ("best.pt",), ("epoch12.pt", "last.pt")]
+    for snap in snapshots:
+        np.testing.assert_array_equal(snap.weights["c1"], scale[snap.epoch].numpy())
+    (run / "checkpoints" / "epoch6.pt").write_bytes(b"garbage")
+    with pytest.raises(UserError, match="epoch6.pt is corrupt"):
+        checkpoint_kernels(run)

@@ -67,6 +67,7 @@ def test_a_resumed_run_ends_exactly_like_an_uninterrupted_one(tmp_path):
     assert isinstance(first, Finished) and first.status == "cancelled"
     info = load_run(tmp_path / "resumed")
     assert info.status == "cancelled" and info.resumable and info.epochs_done == 2
+    assert [p.name for p in info.checkpoints] == ["epoch1.pt", "epoch2.pt", "best.pt", "last.pt"]
 
     resumed = finish(resume_run(tmp_path / "resumed", data=data))
     assert resumed.status == "completed"
@@ -78,6 +79,11 @@ def test_a_resumed_run_ends_exactly_like_an_uninterrupted_one(tmp_path):
         assert torch.equal(ta, tb), name
     rows = load_run(tmp_path / "resumed").history
     assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    # the per-epoch weight files of the resumed run are those of the uninterrupted one
+    for n in (1, 2, 3, 4):
+        _, a = load_run_model(tmp_path / "straight", f"epoch{n}.pt")
+        _, b = load_run_model(tmp_path / "resumed", f"epoch{n}.pt")
+        assert torch.equal(a.layers["c1"].weight, b.layers["c1"].weight), n
     assert not load_run(tmp_path / "resumed").resumable
 
 
@@ -104,7 +110,7 @@ def test_load_run_model_matches_the_exported_onnx(tmp_path):
     finish(train(TINY, halves(), config(epochs=2), tmp_path / "run"))
     info = load_run(tmp_path / "run")
     assert info.status == "completed" and info.onnx_path is not None
-    assert [p.name for p in info.checkpoints] == ["best.pt", "last.pt"]
+    assert [p.name for p in info.checkpoints] == ["epoch1.pt", "epoch2.pt", "best.pt", "last.pt"]
     xs, ys = info.series("val_accuracy")
     assert xs == [1, 2] and len(ys) == 2
     spec, model = load_run_model(tmp_path / "run")
@@ -116,6 +122,28 @@ def test_load_run_model_matches_the_exported_onnx(tmp_path):
     assert spec["classes"] == ["left", "right"]
     _, best = load_run_model(tmp_path / "run", "best")
     assert not best.training
+
+
+def test_checkpoint_names_and_order(tmp_path):
+    from cnnstudio.ml.runs import (
+        epoch_checkpoint_name,
+        epoch_checkpoints,
+        epoch_of_checkpoint,
+        order_checkpoints,
+    )
+
+    assert epoch_checkpoint_name(7) == "epoch7.pt"
+    assert [epoch_of_checkpoint(n) for n in ("epoch12.pt", "last.pt", "best.pt", "epoch.pt", "epoch3.pt.tmp",
+                                             "my-epoch3.pt", "epoch_3.pt")] == [12, None, None, None, None, None, None]
+    names = ["last.pt", "epoch10.pt", "notes.pt", "epoch2.pt", "best.pt", "epoch1.pt"]
+    assert [p.name for p in order_checkpoints(names)] == [
+        "epoch1.pt", "epoch2.pt", "epoch10.pt", "best.pt", "last.pt", "notes.pt"]
+    (tmp_path / "checkpoints").mkdir()
+    for name in names:
+        (tmp_path / "checkpoints" / name).write_bytes(b"")
+    assert [(n, p.name) for n, p in epoch_checkpoints(tmp_path)] == [(1, "epoch1.pt"), (2, "epoch2.pt"),
+                                                                     (10, "epoch10.pt")]
+    assert epoch_checkpoints(tmp_path / "missing") == []
 
 
 def test_list_runs_and_new_run_dir(tmp_path):

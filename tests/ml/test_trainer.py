@@ -54,6 +54,14 @@ def halves(n: int = 240, seed: int = 0) -> DatasetBundle:
     return DatasetBundle(x[:cut], y[:cut], x[cut:], y[cut:], ["left", "right"], name="halves")
 
 
+def few_digits(train: int = 160, val: int = 60) -> DatasetBundle:
+    """A small slice of the bundled digits (LeNet-5's 28x28 inputs) for quick real-model runs."""
+    from cnnstudio.ml.datasets import load_dataset
+
+    d = load_dataset({"source": "digits", "seed": 0})
+    return DatasetBundle(d.train_x[:train], d.train_y[:train], d.val_x[:val], d.val_y[:val], d.classes, name="digits")
+
+
 def config(**kw) -> TrainConfig:
     base = {"epochs": 3, "batch_size": 16, "lr": 0.01, "seed": 0, "device": "cpu", "threads": 1,
             "schedule": "none"}
@@ -74,7 +82,10 @@ def test_events_and_run_folder(tmp_path):
     batches = [e for e in events if isinstance(e, BatchEnd)]
     assert len(batches) == 3 * events[0].batches_per_epoch
     assert batches[-1].images_done == batches[-1].images_total == 3 * 180
-    assert {e.kind for e in events if isinstance(e, CheckpointSaved)} == {"last", "best"}
+    saved = [e for e in events if isinstance(e, CheckpointSaved)]
+    assert {e.kind for e in saved} == {"last", "best", "epoch"}
+    assert [(e.epoch, e.path) for e in saved if e.kind == "epoch"] == [
+        (n, str(tmp_path / "run" / "checkpoints" / f"epoch{n}.pt")) for n in (1, 2, 3)]
     assert epochs[-1].confusion.shape == (2, 2) and epochs[-1].confusion.sum() == 60
     assert epochs[-1].val_predictions.shape == (60,)
 
@@ -93,6 +104,81 @@ def test_events_and_run_folder(tmp_path):
     assert cfg["format"] == "cnnstudio-run" and cfg["training"]["epochs"] == 3
     payload = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     assert payload["epoch"] == 3 and "optimizer" in payload and "model" in payload
+
+
+def test_every_epoch_keeps_its_weights_in_a_small_weights_only_file(tmp_path):
+    """checkpoints/epoch{N}.pt: the weights after epoch N (no optimizer state), loadable weights-only."""
+    from cnnstudio.ml.builder import build_model
+
+    run_all("lenet5", few_digits(), config(epochs=3, batch_size=32, lr=0.002), tmp_path / "run", export=False)
+    folder = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in folder.iterdir()) == ["best.pt", "epoch1.pt", "epoch2.pt", "epoch3.pt", "last.pt"]
+    states = []
+    for n in (1, 2, 3):
+        payload = torch.load(folder / f"epoch{n}.pt", weights_only=True)
+        assert payload["epoch"] == n and "optimizer" not in payload
+        model = build_model("lenet5")
+        model.load_state_dict(payload["model"])  # every key, every shape
+        assert all(t.device.type == "cpu" for t in payload["model"].values())
+        states.append(payload["model"])
+    last = torch.load(folder / "last.pt", weights_only=True)
+    assert all(torch.equal(states[-1][k], v) for k, v in last["model"].items())
+    assert not torch.equal(states[0]["layers.c1.weight"], states[1]["layers.c1.weight"])
+    assert (folder / "epoch3.pt").stat().st_size < (folder / "last.pt").stat().st_size / 2  # no Adam moments
+    # an epoch file is written atomically: no temporary file is left beside it
+    assert not [p for p in folder.iterdir() if p.suffix != ".pt"]
+
+
+def test_epoch_file_cap_rule():
+    """Every epoch up to 4 MiB of weights (within 256 MiB for the whole run); else 20 evenly spaced, with
+    the last; a small model in a very long run keeps as many as fit in 256 MiB."""
+    from cnnstudio.ml.trainer import epoch_files_kept, keeps_epoch_file
+
+    mib = 1024 * 1024
+    lenet = 61_706 * 4
+
+    def kept(epochs, size):
+        return [e for e in range(1, epochs + 1) if keeps_epoch_file(e, epochs, size)]
+
+    assert kept(15, lenet) == list(range(1, 16))
+    assert kept(64, 4 * mib) == list(range(1, 65))  # 64 x 4 MiB = the 256 MiB budget
+    assert kept(5, 4 * mib + 1) == [1, 2, 3, 4, 5]  # fewer epochs than 20: all of them
+    assert kept(20, 100 * mib) == list(range(1, 21))
+    assert kept(100, 4 * mib + 1) == list(range(5, 101, 5))
+    big = kept(50, 40 * mib)
+    assert len(big) == 20 and big[-1] == 50 and big[0] == 3
+    gaps = {b - a for a, b in zip(big, big[1:])}
+    assert gaps <= {2, 3}  # evenly spaced: ceil(k * 50 / 20)
+    assert len(kept(1000, lenet)) == 1000
+    assert epoch_files_kept(100_000, lenet) == 256 * mib // lenet < 100_000
+    long_run = kept(5000, lenet)
+    assert len(long_run) == 256 * mib // lenet and long_run[-1] == 5000
+    assert kept(100, 4 * mib) == [e for e in range(1, 101) if keeps_epoch_file(e, 100, 4 * mib)]
+    assert len(kept(100, 4 * mib)) == 64
+    assert kept(1, 10**12) == [1]
+
+
+def test_a_big_model_keeps_evenly_spaced_epoch_files_and_the_last(tmp_path, monkeypatch):
+    """The cap applied in a real run (the size limit lowered so that the tiny net counts as big)."""
+    import cnnstudio.ml.trainer as trainer
+
+    monkeypatch.setattr(trainer, "EPOCH_FILES_SMALL_MODEL_BYTES", 16)
+    monkeypatch.setattr(trainer, "EPOCH_FILES_SPACED", 2)
+    events = run_all(TINY, halves(), config(epochs=5), tmp_path / "run", export=False)
+    assert [e.epoch for e in events if isinstance(e, CheckpointSaved) and e.kind == "epoch"] == [3, 5]
+    folder = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in folder.glob("epoch*.pt")) == ["epoch3.pt", "epoch5.pt"]
+    # early stopping keeps the epoch it stopped after, even where the plan had none
+    events = run_all(TINY, halves(), config(epochs=40, lr=0.05, early_stopping=2), tmp_path / "early", export=False)
+    stopped = events[-1].metrics["epoch"]
+    assert events[-1].status == "early_stopped" and stopped < 20
+    assert sorted(p.name for p in (tmp_path / "early" / "checkpoints").glob("epoch*.pt")) == [f"epoch{stopped}.pt"]
+
+
+def test_a_fresh_run_in_an_old_folder_drops_the_old_epoch_files(tmp_path):
+    run_all(TINY, halves(), config(epochs=3), tmp_path / "run", export=False)
+    run_all(TINY, halves(), config(epochs=2), tmp_path / "run", export=False)
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("epoch*.pt")) == ["epoch1.pt", "epoch2.pt"]
 
 
 def test_learns_an_easy_task():
@@ -125,6 +211,7 @@ def test_cancel_between_batches_keeps_a_resumable_checkpoint(tmp_path):
     assert [e.batch for e in events if isinstance(e, BatchEnd) and e.epoch == 2] == [1, 2]
     assert not (tmp_path / "run" / "model.onnx").exists()
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.pt")["epoch"] == 1
+    assert [p.name for p in (tmp_path / "run" / "checkpoints").glob("epoch*.pt")] == ["epoch1.pt"]
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "cancelled"
 
 

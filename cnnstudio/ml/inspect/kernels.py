@@ -61,11 +61,16 @@ def render_kernels(weight: np.ndarray, cmap: str = "viridis", tile: int = 32, ma
 
 @dataclass(frozen=True)
 class KernelSnapshot:
-    """The conv weights of one checkpoint: its epoch, file and weights by layer id."""
+    """The conv weights of one checkpoint: its epoch, file and weights by layer id.
+
+    ``sources`` names the run's files with this epoch's weights, e.g. ``("epoch3.pt", "best.pt")``
+    (empty for the rebuilt initial weights of epoch 0).
+    """
 
     epoch: int
     path: Path | None
     weights: dict[str, np.ndarray]
+    sources: tuple[str, ...] = ()
 
 
 def _conv_weights(state: dict) -> dict[str, np.ndarray]:
@@ -98,20 +103,50 @@ def initial_kernels(run_dir: str | Path) -> KernelSnapshot | None:
     return KernelSnapshot(0, None, _conv_weights(model.state_dict()))
 
 
+def _read_state(path: Path) -> tuple[int | None, dict]:
+    """(epoch, model state) of a checkpoint file, loaded with ``weights_only=True`` (no pickled code).
+
+    Takes the trainer's files (a dict with ``"model"`` and ``"epoch"``) and plain ``state_dict`` files.
+    """
+    import torch
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        raise UserError(f"The checkpoint {path.name} is corrupt or not a CNN Studio checkpoint.") from None
+    if isinstance(payload, dict) and isinstance(payload.get("model"), dict):
+        epoch = payload.get("epoch")
+        return (epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None), payload["model"]
+    if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        return None, payload
+    raise UserError(f"The checkpoint {path.name} holds no model weights.")
+
+
 def checkpoint_kernels(run_dir: str | Path, with_initial: bool = True) -> list[KernelSnapshot]:
-    """Conv weights of every checkpoint of a run, by epoch (one snapshot per epoch), for the epoch slider;
-    ``with_initial`` puts the weights before training first (epoch 0), so that even a run that kept only
-    its last checkpoint shows how training changed its kernels.
+    """Conv weights of every checkpoint of a run, one snapshot per epoch in epoch order, for the slider.
+
+    The trainer's per-epoch files ``epoch{N}.pt`` come first; ``best.pt`` and ``last.pt`` hold the
+    weights of some epoch too (their payload says which) and only add a snapshot for an epoch without an
+    epoch file (older runs, or epochs a big model did not keep); otherwise they are noted in its
+    ``sources``. Any other ``*.pt`` file gives the epoch its payload states, else the number in its name.
+    ``with_initial`` puts the weights before training first (epoch 0, rebuilt from the run's seed), so
+    that even a run that kept only its last checkpoint shows how training changed its kernels.
 
     Conv weights are the 4-D ``layers.<id>.weight`` tensors of each checkpoint's model state.
     """
-    from cnnstudio.ml.inspect.models import checkpoint_epoch, read_checkpoint, run_checkpoints
+    from cnnstudio.ml.inspect.models import checkpoint_epoch, run_checkpoints
+    from cnnstudio.ml.runs import epoch_of_checkpoint, order_checkpoints
 
     by_epoch: dict[int, KernelSnapshot] = {}
-    for index, path in enumerate(run_checkpoints(run_dir)):
-        epoch, state = read_checkpoint(path)
-        epoch = epoch if epoch is not None else checkpoint_epoch(path, index + 1)
-        by_epoch[epoch] = KernelSnapshot(epoch, path, _conv_weights(state))
+    for index, path in enumerate(order_checkpoints(run_checkpoints(run_dir))):
+        named = epoch_of_checkpoint(path)
+        stated, state = _read_state(path)
+        epoch = named if named is not None else stated if stated is not None else checkpoint_epoch(path, index + 1)
+        known = by_epoch.get(epoch)
+        if known is not None:  # the same epoch's weights in another file: one slider position
+            by_epoch[epoch] = KernelSnapshot(epoch, known.path, known.weights, (*known.sources, path.name))
+        else:
+            by_epoch[epoch] = KernelSnapshot(epoch, path, _conv_weights(state), (path.name,))
     if with_initial and by_epoch and 0 not in by_epoch:
         initial = initial_kernels(run_dir)
         if initial is not None:

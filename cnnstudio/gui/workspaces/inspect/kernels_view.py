@@ -14,8 +14,12 @@ class KernelsView(QWidget):
         self.layer = QComboBox()
         self.layer.setToolTip("The conv layer whose kernels are shown")
         self.epoch = QSlider(Qt.Orientation.Horizontal)
-        self.epoch.setToolTip("Checkpoint of the run: how the kernels looked after each epoch")
+        self.epoch.setToolTip("Checkpoint of the run: how the kernels looked after each epoch "
+                              "(epoch 0: the initial weights, before training)")
+        self.epoch.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.epoch.setPageStep(1)
         self.epoch_label = QLabel()
+        self.epoch_label.setMinimumWidth(self.epoch_label.fontMetrics().horizontalAdvance("epoch 00000"))
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.grid = ImageView(minimum=160)
@@ -72,6 +76,7 @@ class KernelsView(QWidget):
         self.layer.blockSignals(False)
         self.epoch.blockSignals(True)
         self.epoch.setRange(0, max(0, len(self._snapshots) - 1))
+        self.epoch.setTickInterval(max(1, len(self._snapshots) // 20))
         self.epoch.setValue(max(0, len(self._snapshots) - 1))
         self.epoch.blockSignals(False)
         self.epoch.setEnabled(len(self._snapshots) > 1)
@@ -90,18 +95,16 @@ class KernelsView(QWidget):
         weights = self._current[name]
         epoch_text = "current weights"
         if self._snapshots:
-            snap = self._snapshots[self.epoch.value()]
+            position = self.epoch.value()
+            snap = self._snapshots[position]
+            self.epoch_label.setText(f"epoch {snap.epoch}")
             if name in snap.weights:
                 weights = snap.weights[name]
-                change = kernel_change(self._snapshots, name)[self.epoch.value()]
-                if snap.epoch == 0 and snap.path is None:
-                    epoch_text = "before training (epoch 0: the initial random weights)"
-                elif self.epoch.value() == 0:
-                    epoch_text = f"epoch {snap.epoch} (the run's first saved checkpoint)"
-                else:
-                    before = self._snapshots[self.epoch.value() - 1].epoch
-                    epoch_text = f"epoch {snap.epoch} (changed {change:.1%} since epoch {before})"
-        self.epoch_label.setText(epoch_text if self._snapshots else "no checkpoints (not a run)")
+                epoch_text = _epoch_text(self._snapshots, position, kernel_change(self._snapshots, name)[position])
+            else:
+                epoch_text = f"current weights (the checkpoint of epoch {snap.epoch} has no layer {name})"
+        else:
+            self.epoch_label.setText("no checkpoints (not a run)")
         image, _layout = render_kernels(weights)
         self.grid.set_image(image)
         out_c, in_c, kh, kw = weights.shape
@@ -109,3 +112,17 @@ class KernelsView(QWidget):
                else f"one tile per (filter, input channel): {out_c} rows of {in_c}" if in_c > 1 else "one tile per filter, in order (left to right, top to bottom)")
         self.caption.setText(f"<b>{self._model.label(name)}</b>: {out_c} filters of {in_c}×{kh}×{kw}, {how}; "
                              f"{epoch_text}.{getattr(self, '_note', '')}")
+
+
+def _epoch_text(snapshots: list, position: int, change: float) -> str:
+    """What the slider's checkpoint is: the initial weights, or an epoch, how far it moved, best/last."""
+    snap = snapshots[position]
+    if snap.epoch == 0 and snap.path is None:
+        return "epoch 0: the initial random weights, before training"
+    if position == 0:
+        text = f"epoch {snap.epoch} (the run's first saved checkpoint)"
+    else:
+        text = f"epoch {snap.epoch} (changed {change:.1%} since epoch {snapshots[position - 1].epoch})"
+    marks = [what for file, what in (("best.pt", "the best epoch"), ("last.pt", "the last epoch"))
+             if file in snap.sources]
+    return text + (f", {' and '.join(marks)}" if marks else "")
