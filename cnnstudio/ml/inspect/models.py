@@ -228,16 +228,6 @@ def run_checkpoints(run_dir: str | Path) -> list[Path]:
     return sorted((Path(run_dir) / "checkpoints").glob("*.pt"))
 
 
-def read_checkpoint(path: str | Path) -> tuple[int | None, dict]:
-    """(epoch, model state dict) of a checkpoint, loaded with ``weights_only=True`` (no pickled code)."""
-    from cnnstudio.ml.trainer import load_checkpoint
-
-    payload = load_checkpoint(path)
-    state = payload.get("model", payload) if isinstance(payload, dict) else {}
-    epoch = payload.get("epoch") if isinstance(payload, dict) else None
-    return (int(epoch) if isinstance(epoch, int) else None), state
-
-
 def open_model(source: str | Path | dict) -> InspectModel:
     """A spec dict, template name, spec JSON file, run folder or .onnx file, opened for inspection."""
     if isinstance(source, dict):
