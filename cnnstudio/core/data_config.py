@@ -8,6 +8,7 @@ anything invalid.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def source_defaults(source: str) -> dict[str, Any]:
 
 
 def _number(field: NumberField, value: Any, where: str) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise UserError(f"{where} '{field.name}' must be a number, not {value!r}.")
     if field.kind == "int":
         if float(value) != int(value):

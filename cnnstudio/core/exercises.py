@@ -168,9 +168,9 @@ def parse_size(text: str) -> tuple[int, ...]:
     """Read a size like ``3x3``, ``3 × 3``, ``3 by 3`` or ``3x3x1``."""
     cleaned = text.strip().lower().replace("×", "x").replace("*", "x").replace("by", "x").replace("@", "x")
     parts = [p.strip() for p in cleaned.split("x")]
-    if len(parts) == 1 and parts[0].isdigit():
+    if len(parts) == 1 and parts[0].isdecimal():
         raise UserError(f"Give both the height and the width, like {parts[0]}x{parts[0]}.")
-    if len(parts) < 2 or not all(p.isdigit() for p in parts):
+    if len(parts) < 2 or not all(p.isdecimal() for p in parts):
         raise UserError("Write the size as height x width, like 4x4 (or 4x4x1 with the channels).")
     return tuple(int(p) for p in parts)
 

@@ -73,6 +73,8 @@ def read_json(path: str | os.PathLike, what: str = "file") -> Any:
         raise FormatError(f"The {what} {p} cannot be read: {exc.strerror or exc}.") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise FormatError(f"The {what} {p} is nested too deeply to be a CNN Studio file.") from None
     except json.JSONDecodeError as exc:
         raise FormatError(
             f"The {what} {p} is corrupt: invalid JSON at line {exc.lineno}, column {exc.colno}."

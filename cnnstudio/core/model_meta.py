@@ -100,16 +100,23 @@ class ModelMeta:
     def from_props(cls, props: dict[str, str], graph_input_shape: Any = None, num_outputs: int | None = None) -> ModelMeta:
         """Read our keys; for a foreign model use the graph's input shape (N, C, H, W)."""
         if props.get("cnnstudio.format") == META_FORMAT:
-            shape = tuple(int(v) for v in json.loads(props["input_shape"]))
-            spec = json.loads(props["spec"]) if props.get("spec") else None
-            return cls(
-                input_shape=shape,  # type: ignore[arg-type]
-                class_names=tuple(json.loads(props.get("class_names", "[]"))),
-                task=props.get("task", "classification"),
-                preprocess=Preprocess.from_dict(json.loads(props.get("preprocess", "{}")), shape[0]),
-                name=props.get("name", ""),
-                spec=spec,
-            )
+            try:
+                shape = tuple(int(v) for v in json.loads(props["input_shape"]))
+                if len(shape) != 3 or min(shape) < 1:
+                    raise ValueError(f"input_shape {shape}")
+                spec = json.loads(props["spec"]) if props.get("spec") else None
+                return cls(
+                    input_shape=shape,  # type: ignore[arg-type]
+                    class_names=tuple(str(c) for c in json.loads(props.get("class_names", "[]"))),
+                    task=props.get("task", "classification"),
+                    preprocess=Preprocess.from_dict(json.loads(props.get("preprocess", "{}")), shape[0]),
+                    name=props.get("name", ""),
+                    spec=spec,
+                )
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:  # JSONDecodeError is a ValueError
+                from cnnstudio.core.errors import UserError
+
+                raise UserError(f"The model's CNN Studio metadata is corrupt ({exc}).") from None
         shape = _shape_from_graph(graph_input_shape)
         names: tuple[str, ...] = ()
         for key in ("class_names", "names", "labels", "classes"):
@@ -146,7 +153,10 @@ def _parse_names(text: str) -> tuple[str, ...]:
         except (ValueError, SyntaxError):
             return tuple(s.strip() for s in text.split(",") if s.strip())
     if isinstance(value, dict):
-        return tuple(str(value[k]) for k in sorted(value, key=lambda k: int(k)))
+        keys = list(value)
+        if all(str(k).strip().lstrip("-").isdecimal() for k in keys):
+            keys.sort(key=lambda k: int(k))  # {"0": "cat", "1": "dog"}: by index
+        return tuple(str(value[k]) for k in keys)
     if isinstance(value, (list, tuple)):
         return tuple(str(v) for v in value)
     return ()

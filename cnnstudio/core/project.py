@@ -157,19 +157,27 @@ class ProjectDocument:
         self.replaced.emit()
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Write the project atomically to ``path`` (or its current path)."""
+        """Write the project atomically to ``path`` (or its current path).
+
+        A failed write (an OSError) leaves the document exactly as it was.
+        """
         target = Path(path) if path is not None else self._path
         if target is None:
             raise ValueError("the project has no file yet; give a path")
-        self._rebase_runs(target)
-        atomic_write_text(target, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        runs = self._rebased_runs(target)
+        data = {**self.to_dict(), "runs": runs}
+        atomic_write_text(target, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        runs_moved = runs != self._state["runs"]
+        self._state["runs"] = runs
+        if runs_moved:
+            self.changed.emit("runs")
         if target != self._path:
             self._path = target
             self.path_changed.emit(target)
         self._set_dirty(False)
         return target
 
-    def _rebase_runs(self, target: Path) -> None:
+    def _rebased_runs(self, target: Path) -> list[dict]:
         """Keep run records pointing at their folders when the project moves to another folder.
 
         Run paths are stored relative to the project file; a Save As elsewhere rewrites them: relative
@@ -178,7 +186,7 @@ class ProjectDocument:
         old_base = self._path.parent if self._path is not None else None
         new_base = target.parent
         if old_base is None or old_base.resolve() == new_base.resolve():
-            return
+            return copy.deepcopy(self._state["runs"])
         runs = []
         for record in self._state["runs"]:
             record = dict(record)
@@ -189,7 +197,7 @@ class ProjectDocument:
             except ValueError:
                 record["path"] = str(absolute)
             runs.append(record)
-        self._state["runs"] = runs
+        return runs
 
     def load(self, path: str | Path) -> None:
         """Replace the document with the project at ``path``.

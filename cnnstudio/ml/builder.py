@@ -152,4 +152,11 @@ class SpecModel(nn.Module):
 
 def build_model(spec: dict | str) -> SpecModel:
     """The model of ``spec`` (a template name, file or dict) with fresh weights; UserError if invalid."""
-    return SpecModel(spec)
+    try:
+        return SpecModel(spec)
+    except (MemoryError, RuntimeError) as exc:  # the weights do not fit in memory
+        if not isinstance(exc, MemoryError) and "alloc" not in str(exc).lower():
+            raise
+        params = infer(load_spec(spec)).total_params
+        raise UserError(f"The network's {params:,} parameters ({params * 4 / 2**30:,.1f} GiB) do not fit in "
+                        "this computer's memory; make its layers smaller.") from None

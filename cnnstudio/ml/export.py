@@ -56,6 +56,11 @@ def export_onnx(model: torch.nn.Module, spec: dict, path: str | os.PathLike, ops
 
     if opset < MIN_OPSET:
         raise UserError(f"ONNX export needs opset {MIN_OPSET} or newer (asked for {opset}).")
+    from torch.onnx import _constants  # private, hence the fallback: without it torch's error says it
+
+    max_opset = getattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", opset)
+    if opset > max_opset:
+        raise UserError(f"This PyTorch exports ONNX up to opset {max_opset} (asked for {opset}).")
     target = Path(path)
     outputs = output_names(spec)
     c, h, w = (int(spec["input"][k]) for k in ("channels", "height", "width"))
@@ -179,6 +184,8 @@ def load_export_source(source: str | os.PathLike, seed: int = 0, checkpoint: str
     if checkpoint:
         raise UserError("--checkpoint applies to a training run folder, not to a spec.")
     spec = load_spec(source)
+    if not -(2**63) <= seed < 2**64:  # what torch.manual_seed takes
+        raise UserError(f"The seed {seed} is out of range; use a number from 0 to {2**63 - 1:,}.")
     torch.manual_seed(seed)
     model = build_model(spec).eval()
     return spec, model, f"fresh weights, seed {seed}"

@@ -83,8 +83,17 @@ class OnnxModel:
         first_out = self.session.get_outputs()[0].shape
         num_out = first_out[-1] if first_out and isinstance(first_out[-1], int) else None
         self.meta = ModelMeta.from_props(props, graph_shape, num_out)
-        if "float" not in inputs[0].type:
-            raise UserError(f"{self.path.name} takes {inputs[0].type} input; CNN Studio feeds float images.")
+        if inputs[0].type != "tensor(float)":
+            raise UserError(
+                f"{self.path.name} takes {inputs[0].type} input; CNN Studio feeds 32-bit float images "
+                "(tensor(float))."
+            )
+        batch = inputs[0].shape[0] if inputs[0].shape else None
+        if isinstance(batch, int) and batch != 1:
+            raise UserError(
+                f"{self.path.name} was exported with a fixed batch of {batch}; CNN Studio runs image models "
+                "exported with batch 1 or a dynamic batch."
+            )
 
     @property
     def providers(self) -> list[str]:

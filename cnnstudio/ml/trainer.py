@@ -55,6 +55,8 @@ BOX_LOSSES = {"smooth_l1": "Smooth L1", "giou": "GIoU"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 CHECKPOINT_FORMAT = "cnnstudio-checkpoint"
+#: the largest seed (as the data settings' seed)
+MAX_SEED = 2**31 - 1
 #: how often (in batches) the running loss is checked for NaN/inf (each check waits for the device)
 NAN_CHECK_EVERY = 50
 #: per-epoch weight files (checkpoints/epoch{N}.pt): a model whose state_dict is at most this big keeps
@@ -138,8 +140,8 @@ class TrainConfig:
             raise UserError(f"Early stopping patience must be 0 (off) or more epochs, not {self.early_stopping}.")
         if self.threads < 0:
             raise UserError(f"The number of CPU threads must be 0 (automatic) or more, not {self.threads}.")
-        if self.seed < 0:
-            raise UserError(f"The seed must be 0 or more, not {self.seed}.")
+        if not 0 <= self.seed <= MAX_SEED:  # epoch seeds (seed * 1,000,003 + epoch) must fit torch's 64 bits
+            raise UserError(f"The seed must be from 0 to {MAX_SEED:,}, not {self.seed}.")
         if not (math.isfinite(self.box_weight) and self.box_weight >= 0):
             raise UserError(f"The box-loss weight must be 0 or more, not {self.box_weight}.")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
@@ -300,6 +302,11 @@ def train(
         )
         _mark_failed(run_path, msg)
         yield Failed(msg, str(run_path or ""), state["last_checkpoint"])
+    except OSError as exc:  # e.g. the run folder cannot be written (a file in the way, read-only, disk full)
+        where = exc.filename or run_path or "the run folder"
+        msg = f"Training stopped: cannot use {where} ({exc.strerror or exc})."
+        _mark_failed(run_path, msg)
+        yield Failed(msg, str(run_path or ""), state["last_checkpoint"])
     except (RuntimeError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         msg = f"Training stopped with an error: {first}"
@@ -419,7 +426,7 @@ def _train(spec, data, config, run_path, control, resume, data_config, export, m
     bs = min(cfg.batch_size, n_train)
     state["batch_size"] = bs
     batches = math.ceil(n_train / bs)
-    if n_train % bs == 1:  # a batch of one breaks batch norm; its image is in other epochs' batches
+    if n_train % bs == 1:  # a batch of one breaks batch norm; its image joins the last batch instead
         batches -= 1
 
     start_epoch, best, history = 1, {"loss": math.inf, "epoch": 0, "since": 0}, []
@@ -445,7 +452,7 @@ def _train(spec, data, config, run_path, control, resume, data_config, export, m
 
     yield Started(str(run_path or ""), str(device), cfg.epochs, start_epoch, batches, n_train, n_val, amp)
 
-    per_epoch = min(n_train, batches * bs)  # the tail of one image is skipped (see above)
+    per_epoch = n_train  # a tail of one image joins the epoch's last batch (see above)
     images_total = max(0, cfg.epochs - start_epoch + 1) * per_epoch
     images_done = 0
     trained_seconds = 0.0
@@ -808,7 +815,8 @@ def _mark_failed(run_path: Path | None, message: str) -> None:
     summary_path = run_path / "metrics.json"
     with contextlib.suppress(OSError, json.JSONDecodeError):
         best_epoch = int(json.loads(summary_path.read_text(encoding="utf-8")).get("best_epoch", 0))
-    _write_summary(run_path, "failed", history, best_epoch, None, message)
+    with contextlib.suppress(OSError):  # a folder that cannot be written: the Failed event still says why
+        _write_summary(run_path, "failed", history, best_epoch, None, message)
 
 
 def _write_run_files(run_path: Path, spec, cfg, data, data_config, device, amp, resume) -> None:

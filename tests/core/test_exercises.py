@@ -118,3 +118,11 @@ def test_grid_file_errors(tmp_path):
         ex.load_grid_example(tmp_path / "bad.json")
     with pytest.raises(UserError):
         ex.grid_example("nope")
+
+
+def test_parse_size_refuses_superscript_digits_with_a_sentence():
+    """'²' is a digit to str.isdigit() but not to int(): a UserError, not a ValueError."""
+    for text in ("²x3", "3x²", "²"):
+        with pytest.raises(UserError):
+            ex.parse_size(text)
+    assert ex.parse_size("4x4") == (4, 4)

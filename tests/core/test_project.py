@@ -147,3 +147,41 @@ def test_save_as_elsewhere_keeps_runs_reachable(tmp_path):
     # moving the project up to a folder that contains the runs keeps the path relative
     doc.save(tmp_path / "top.cnnproj")
     assert doc.runs[0]["path"] == "a/runs/r1"
+
+
+def test_failed_save_as_leaves_the_document_unchanged(tmp_path, monkeypatch):
+    doc = ProjectDocument()
+    doc.save(tmp_path / "a" / "p.cnnproj")
+    doc.add_run({"name": "r1", "path": "runs/r1"})
+    import cnnstudio.core.fileio as fileio
+
+    def boom(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", boom)
+    with pytest.raises(OSError):
+        doc.save(tmp_path / "b" / "copy.cnnproj")
+    assert doc.path == tmp_path / "a" / "p.cnnproj"
+    assert doc.runs == [{"name": "r1", "path": "runs/r1"}]
+    assert doc.dirty
+
+
+def test_deeply_nested_json_is_a_sentence(tmp_path):
+    from cnnstudio.core.formats import read_json
+
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(FormatError, match="nested too deeply"):
+        read_json(path, "network spec")
+
+
+def test_class_names_from_foreign_metadata():
+    from cnnstudio.core.errors import UserError
+    from cnnstudio.core.model_meta import ModelMeta
+
+    meta = ModelMeta.from_props({"names": '{"a": "cat", "b": "dog"}'}, [1, 3, 8, 8])
+    assert meta.class_names == ("cat", "dog")
+    meta = ModelMeta.from_props({"names": '{"1": "dog", "0": "cat", "10": "eel"}'}, [1, 3, 8, 8])
+    assert meta.class_names == ("cat", "dog", "eel")
+    with pytest.raises(UserError, match="metadata is corrupt"):
+        ModelMeta.from_props({"cnnstudio.format": "cnnstudio-onnx", "input_shape": "[1, 28"}, [1, 1, 28, 28])

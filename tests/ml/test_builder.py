@@ -188,3 +188,11 @@ def test_random_specs_match_torch(spec):
         model = build_model(spec)
         assert sum(p.numel() for p in model.parameters()) == summary.total_params
         assert model.eval()(torch.randn(2, *summary.input_shape)).shape == (2, 3)
+
+
+def test_a_network_too_big_for_memory_is_a_sentence():
+    """LeNet-5 on 10^8 x 10^8 images: f5 alone would need exabytes (more than any address space)."""
+    spec = load_spec("lenet5")
+    spec["input"].update(height=100_000_000, width=100_000_000)
+    with pytest.raises(UserError, match="do not fit in this computer's memory"):
+        build_model(spec)

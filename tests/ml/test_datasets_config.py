@@ -87,3 +87,13 @@ def test_data_argument_of_the_command_line(tmp_path):
     assert yolo["source"] == "yolo" and yolo["path"] == str(tmp_path)
     with pytest.raises(UserError, match="neither"):
         data_config_from_argument(str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_number_in_the_data_settings_is_a_sentence(value):
+    """A project file may hold NaN or Infinity (Python's json reads them); int fields used to crash."""
+    for key in ("seed", "val_fraction"):
+        with pytest.raises(UserError, match=f"'{key}' must be a number"):
+            normalize_data_config({"source": "digits", key: value})
+    with pytest.raises(UserError, match="'shift' must be a number"):
+        normalize_data_config({"source": "digits", "augment": {"shift": value}})

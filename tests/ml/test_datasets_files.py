@@ -271,3 +271,37 @@ def test_unusual_pixel_formats_are_read(tmp_path):
     assert read_image(tmp_path / "rgba.png", 4)[0][0, 0].tolist() == [255, 0, 0]
     assert read_image(tmp_path / "gray_alpha.png", 4)[0][0, 0] == 200
     assert read_image(tmp_path / "deep.png", 4)[0][0, 0] == 255
+
+
+@pytest.mark.parametrize("has_filters", [True, False])
+def test_a_dataset_archive_extracts_safely_with_or_without_tarfile_filters(tmp_path, monkeypatch, has_filters):
+    """Python before 3.10.12 has no ``filter=`` for extractall: the archive is checked by hand there."""
+    import io
+    import tarfile
+
+    from cnnstudio.ml.datasets.torchvision_sets import _extract_tar
+
+    if not has_filters:
+        def old_extractall(self, path=".", members=None, **kwargs):  # no filter= before Python 3.10.12
+            assert not kwargs
+            for member in self.getmembers():
+                target = tmp_path / path / member.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.extractfile(member).read())
+
+        monkeypatch.delattr(tarfile, "data_filter")
+        monkeypatch.setattr(tarfile.TarFile, "extractall", old_extractall)
+
+    def archive(name: str, member: str):
+        path = tmp_path / name
+        with tarfile.open(path, "w:gz") as tar:
+            info = tarfile.TarInfo(member)
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"ok"))
+        return path
+
+    _extract_tar(archive("good.tar.gz", "cifar/data_batch_1"), tmp_path / "out")
+    assert (tmp_path / "out" / "cifar" / "data_batch_1").read_bytes() == b"ok"
+    with pytest.raises(UserError, match="cannot be extracted"):
+        _extract_tar(archive("evil.tar.gz", "../evil.txt"), tmp_path / "out")
+    assert not (tmp_path / "evil.txt").exists()

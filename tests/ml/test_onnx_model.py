@@ -156,3 +156,22 @@ def test_bundled_model_reads_a_small_off_centre_digit_like_a_framed_one():
         framed = runner.predict_image(digit).top[0][0]
         agree += runner.predict_image(page).top[0][0] == framed
     assert agree >= 17
+
+
+def test_half_precision_and_fixed_batch_models_are_refused_clearly(tmp_path):
+    from onnx import TensorProto, helper
+
+    def identity_model(path, elem, shape):
+        graph = helper.make_graph(
+            [helper.make_node("Identity", ["x"], ["y"])], "g",
+            [helper.make_tensor_value_info("x", elem, shape)], [helper.make_tensor_value_info("y", elem, shape)],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        onnx.save(model, str(path))
+        return path
+
+    with pytest.raises(UserError, match="32-bit float"):
+        OnnxModel(identity_model(tmp_path / "half.onnx", TensorProto.FLOAT16, [1, 1, 8, 8]))
+    with pytest.raises(UserError, match="fixed batch of 2"):
+        OnnxModel(identity_model(tmp_path / "batch2.onnx", TensorProto.FLOAT, [2, 1, 8, 8]))

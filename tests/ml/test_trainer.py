@@ -451,3 +451,25 @@ def test_out_of_memory_suggests_a_smaller_batch():
     final = run_all(TINY, halves(), config(batch_size=64), None, model=OutOfMemoryInTraining())[-1]
     assert isinstance(final, Failed)
     assert "ran out of memory with batch size 64" in final.message and "for example 32" in final.message
+
+
+def test_a_run_folder_that_cannot_be_written_is_a_clear_failure(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    final = run_all(TINY, halves(), config(epochs=1), blocker / "run")[-1]
+    assert isinstance(final, Failed)
+    assert final.message.startswith(f"Training stopped: cannot use {blocker}")  # the OS words the reason
+
+
+def test_a_tail_of_one_image_is_counted_in_the_progress_total():
+    """30 training images in batches of 29: the 30th joins the last batch, so done == total."""
+    events = run_all(TINY, halves(40), config(epochs=2, batch_size=29), None)
+    batches = [e for e in events if isinstance(e, BatchEnd)]
+    assert batches[-1].images_done == batches[-1].images_total == 2 * 30
+
+
+def test_a_seed_too_large_for_the_epoch_seeds_is_refused_before_training():
+    """seed * 1,000,003 + epoch must fit torch's 64-bit seed; it used to fail after the run had started."""
+    with pytest.raises(UserError, match="seed must be from 0 to 2,147,483,647"):
+        config(seed=10**14)
+    assert config(seed=2**31 - 1).seed == 2**31 - 1

@@ -125,3 +125,29 @@ def test_a_video_file_ends_with_a_status(tmp_path):
     assert capture.status.state == ENDED
     assert capture.delivered == 6
     assert "ended after 6 frames" in capture.status.message
+
+
+def test_stop_never_closes_a_source_while_a_slow_read_is_running():
+    """Releasing a cv2.VideoCapture while another thread reads from it can crash OpenCV."""
+    import threading
+
+    reading, finish = threading.Event(), threading.Event()
+    events = []
+
+    class SlowCapture(_Capture):
+        def read(self):
+            reading.set()
+            finish.wait(5)
+            events.append("read done")
+            return True, np.zeros((4, 4, 3), np.uint8)
+
+        def release(self):
+            events.append("released")
+
+    capture = CaptureThread(CameraSource(0, lambda i: SlowCapture(True, 1, 0), size=None)).start()
+    assert reading.wait(5)
+    capture.stop(timeout=0.05)  # the read is still blocked
+    assert events == []
+    finish.set()
+    capture._thread.join(5)
+    assert events == ["read done", "released"]

@@ -119,3 +119,20 @@ def test_cameras_are_listed_and_a_missing_one_is_explained():
     camera.open()
     assert camera.read().shape == (48, 64, 3)
     camera.close()
+
+
+def test_open_source_with_a_superscript_digit_is_a_sentence():
+    with pytest.raises(UserError, match="does not exist"):
+        open_source("²")
+
+
+def test_an_image_removed_during_the_slideshow_is_skipped(tmp_path):
+    for name in ("a.png", "b.png", "c.png"):
+        cv2.imwrite(str(tmp_path / name), np.full((8, 8, 3), 100, np.uint8))
+    source = ImageFolderSource(tmp_path, frames_per_image=1)
+    source.open()
+    assert source.read() is not None
+    (tmp_path / "b.png").unlink()  # gone after the folder was listed
+    assert source.read() is not None  # c.png
+    assert [p.name for p, _ in source.skipped] == ["b.png"]
+    assert source.read() is None

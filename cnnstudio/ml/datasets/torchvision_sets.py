@@ -226,7 +226,14 @@ def _extract_tar(archive: Path, into: Path) -> None:
 
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(into, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(into, filter="data")
+            else:  # Python before 3.10.12 / 3.11.4 has no extraction filters: allow plain files and folders only
+                for member in tar.getmembers():
+                    name = member.name.replace("\\", "/")
+                    if not (member.isfile() or member.isdir()) or name.startswith("/") or ".." in name.split("/"):
+                        raise tarfile.TarError(f"it holds an unsafe entry {member.name!r}")
+                tar.extractall(into)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise UserError(f"{archive} cannot be extracted ({exc}); delete it and place a fresh copy.") from None
 

@@ -98,7 +98,8 @@ class CaptureThread:
         self.request_stop()
         if self._thread.ident is not None:
             self._thread.join(timeout)
-        self.source.close()
+        if not self._thread.is_alive():  # else the thread is inside read(); it closes the source when done
+            self.source.close()
 
     # --- the thread ------------------------------------------------------------------------------
     def _set_status(self, state: str, message: str) -> None:

@@ -125,6 +125,17 @@ def fit_to_input(region: np.ndarray, meta: ModelMeta) -> tuple[np.ndarray, _Fit]
     return small, fit
 
 
+def _ink_region(region: np.ndarray, meta: ModelMeta) -> np.ndarray:
+    """A BGR region as gray, shrunk only to 8x the model input (enough for to_model_input's ink crop)."""
+    import cv2
+
+    _, h, w = meta.input_shape
+    rh, rw = region.shape[:2]
+    scale = min(1.0, 8 * w / rw, 8 * h / rh)
+    small = _shrink(region, max(1, round(rw * scale)), max(1, round(rh * scale)))
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+
+
 def _shrink(region: np.ndarray, tw: int, th: int) -> np.ndarray:
     import cv2
 
@@ -197,6 +208,9 @@ class LivePipeline:
             meta: ModelMeta = runner.meta
             x, y, w, h = roi
             small, fit = fit_to_input(image[y: y + h, x: x + w], meta)
+            if meta.preprocess.crop_to_content and meta.channels == 1:
+                # crop to the ink before shrinking, as predict does: shrunk first, the ink is a few pixels
+                small = _ink_region(image[y: y + h, x: x + w], meta)
             batch = to_model_input(small, meta)
             t1 = time.perf_counter()
             try:

@@ -286,7 +286,10 @@ class ImageFolderSource(FrameSource):
         import cv2
 
         for i in range(start, len(self.files)):
-            data = np.fromfile(str(self.files[i]), dtype=np.uint8)
+            try:
+                data = np.fromfile(str(self.files[i]), dtype=np.uint8)
+            except OSError:  # removed since the folder was listed, or not readable: skipped like a corrupt file
+                data = np.zeros(0, dtype=np.uint8)
             restore = _quiet_opencv(silent=True)  # a corrupt file is listed in skipped, not logged
             try:
                 image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
@@ -365,7 +368,7 @@ def open_source(text: str | int, *, live_playback: bool = False,
     without it every frame or image is delivered once (the CLI). The source is not opened yet.
     """
     value = str(text).strip()
-    if value.isdigit():
+    if value.isdecimal():  # not isdigit: int() refuses digits such as "²"
         return CameraSource(int(value), camera_factory)
     path = Path(value).expanduser()
     if not value or not path.exists():
