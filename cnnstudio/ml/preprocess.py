@@ -93,14 +93,13 @@ def crop_to_content(gray: np.ndarray, dark_ink: bool = True, margin: float = 0.0
     if int(ink.max()) - int(ink.min()) < 40:
         return img
     _, mask = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    points = cv2.findNonZero(mask)
-    if points is None:
+    x, y, w, h = cv2.boundingRect(mask)  # of the non-zero pixels; no point list needed
+    if w == 0 or h == 0:
         return img
-    x, y, w, h = cv2.boundingRect(points)
     side = int(round(max(w, h) * (1 + 2 * margin))) + 1
     cx, cy = x + w / 2.0, y + h / 2.0
     left, top = int(round(cx - side / 2.0)), int(round(cy - side / 2.0))
-    paper = int(np.median(img[mask == 0])) if np.any(mask == 0) else (255 if dark_ink else 0)
+    paper = int(round(cv2.mean(img, mask=cv2.bitwise_not(mask))[0]))  # the mean colour around the ink
     pad = side
     padded = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
     return padded[top + pad: top + pad + side, left + pad: left + pad + side]

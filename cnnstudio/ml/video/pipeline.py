@@ -126,12 +126,12 @@ def fit_to_input(region: np.ndarray, meta: ModelMeta) -> tuple[np.ndarray, _Fit]
 
 
 def _ink_region(region: np.ndarray, meta: ModelMeta) -> np.ndarray:
-    """A BGR region as gray, shrunk only to 8x the model input (enough for to_model_input's ink crop)."""
+    """A BGR region as gray, shrunk only to 4x the model input (enough for to_model_input's ink crop)."""
     import cv2
 
     _, h, w = meta.input_shape
     rh, rw = region.shape[:2]
-    scale = min(1.0, 8 * w / rw, 8 * h / rh)
+    scale = min(1.0, 4 * w / rw, 4 * h / rh)
     small = _shrink(region, max(1, round(rw * scale)), max(1, round(rh * scale)))
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
 
