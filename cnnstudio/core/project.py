@@ -212,8 +212,39 @@ class ProjectDocument:
         for section in SECTIONS:
             if section in data:
                 state[section] = data[section]
+        _check_sections(state, f"The project file {path.name}")
         self._state = state
         self._path = path
         self._set_dirty(False)
         self.path_changed.emit(path)
         self.replaced.emit()
+
+
+def _check_sections(state: dict, source: str) -> None:
+    """Refuse a project whose sections have the wrong types (a hand-edited or damaged file)."""
+    from cnnstudio.core.errors import FormatError
+
+    def bad(what: str) -> FormatError:
+        return FormatError(f"{source} is damaged: {what}.")
+
+    network = state["network"]
+    if not isinstance(network, dict) or not isinstance(network.get("layers"), list) or not isinstance(
+        network.get("input"), dict
+    ):
+        raise bad("its network is not a spec with 'input' and 'layers'")
+    for section in ("data", "training"):
+        if not isinstance(state[section], dict):
+            raise bad(f"its {section} settings are not an object")
+    for key, default in default_training().items():
+        value = state["training"].get(key, default)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, str)
+        if not ok:
+            raise bad(f"the training setting '{key}' is {value!r}")
+    runs = state["runs"]
+    if not isinstance(runs, list) or not all(isinstance(r, dict) and isinstance(r.get("path"), str) for r in runs):
+        raise bad("its list of runs is not a list of runs with folders")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -67,7 +68,7 @@ class AppContext(QObject):
         self.device_kind = ""
         self.library_versions: dict[str, str] = {}
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
-        self.document.replaced.connect(lambda: self.undo_stack.clear())
+        self.document.replaced.connect(self._on_document_replaced)
 
     def edit(self, section: str, new_value: Any, text: str, merge_key: str | None = None) -> None:
         """Change a document section as one undoable step named ``text``."""
@@ -82,6 +83,10 @@ class AppContext(QObject):
         self.device_kind = kind
         self.device_label = label
         self.device_changed.emit(label)
+
+    def _on_document_replaced(self) -> None:
+        if shiboken6.isValid(self.undo_stack):  # the document may outlive this context (and its stack)
+            self.undo_stack.clear()
 
     def _on_clean_changed(self, clean: bool) -> None:
         if clean:

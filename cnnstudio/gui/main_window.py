@@ -106,7 +106,11 @@ class MainWindow(QMainWindow):
             self._probe = _DeviceProbe()
             self._probe.finished.connect(self._on_device, Qt.ConnectionType.QueuedConnection)
             # after the first paint: importing torch on a thread still competes for the GIL
-            QTimer.singleShot(400, self._probe.start)
+            QTimer.singleShot(400, self, self._start_probe)
+
+    def _start_probe(self) -> None:
+        if self._probe is not None and not self._closing:  # not once the window has closed (a leaked thread)
+            self._probe.start()
 
     # --- workspaces ------------------------------------------------------------------------------
     def _build_switcher(self) -> None:
@@ -225,7 +229,10 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel(f"Device: {self.ctx.device_label}")
         self.device_label.setToolTip("The compute device training and inference use by default")
         self.statusBar().addPermanentWidget(self.device_label)
-        self.ctx.device_changed.connect(lambda label: self.device_label.setText(f"Device: {label}"))
+        self.ctx.device_changed.connect(self._show_device)  # a bound slot: dropped when this window is deleted
+
+    def _show_device(self, label: str) -> None:
+        self.device_label.setText(f"Device: {label}")
 
     def _show_status(self, text: str, timeout: int) -> None:
         self.statusBar().showMessage(text, timeout)
@@ -421,6 +428,9 @@ class MainWindow(QMainWindow):
         self._save_layout()
         for widget in self._workspaces.values():
             widget.shutdown()
+        doc = self.ctx.document  # it may outlive this window: its events must not reach a deleted one
+        doc.dirty_changed.disconnect(self._update_title)
+        doc.path_changed.disconnect(self._update_title)
         if self._probe is not None:
             self._probe.wait()
         event.accept()

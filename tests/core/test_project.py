@@ -185,3 +185,19 @@ def test_class_names_from_foreign_metadata():
     assert meta.class_names == ("cat", "dog", "eel")
     with pytest.raises(UserError, match="metadata is corrupt"):
         ModelMeta.from_props({"cnnstudio.format": "cnnstudio-onnx", "input_shape": "[1, 28"}, [1, 1, 28, 28])
+
+
+@pytest.mark.parametrize(
+    "section, value",
+    [("runs", "abc"), ("network", []), ("data", []), ("training", {"lr": "fast"}), ("runs", [{"name": "x"}])],
+)
+def test_mistyped_sections_are_refused_and_the_document_is_untouched(tmp_path, section, value):
+    path = tmp_path / "odd.cnnproj"
+    data = ProjectDocument().to_dict()
+    data[section] = value
+    path.write_text(json.dumps(data))
+    doc = ProjectDocument()
+    before = doc.to_dict()
+    with pytest.raises(FormatError, match="is damaged"):
+        doc.load(path)
+    assert doc.to_dict() == before and doc.path is None

@@ -347,3 +347,31 @@ def test_a_new_project_drops_the_old_projects_run(workspace, ctx, tmp_path, qtbo
     qtbot.waitUntil(ws.smoke_ready, timeout=30000)
     assert ws.session.model.run_dir is None and ws.sources.current_source() == ("bundled", "")
     assert ws.sources.model.findText("Run: old") == -1
+
+
+def test_the_dataset_module_and_torch_load_on_the_worker_not_the_gui_thread(ctx, qtbot, monkeypatch):
+    """``cnnstudio.ml.datasets`` imports torch (seconds on a cold start): never on the GUI thread."""
+    import builtins
+    import threading
+
+    from cnnstudio.gui.workspaces.inspect import Workspace
+
+    on_gui_thread = []
+    real_import = builtins.__import__
+
+    def recording_import(name, *args, **kwargs):
+        if name.startswith("cnnstudio.ml.datasets") and threading.current_thread() is threading.main_thread():
+            on_gui_thread.append(name)
+        return real_import(name, *args, **kwargs)
+
+    ws = Workspace(ctx)
+    qtbot.addWidget(ws)
+    monkeypatch.setattr(builtins, "__import__", recording_import)
+    try:
+        ws.activated()
+        qtbot.waitUntil(ws.smoke_ready, timeout=60000)
+    finally:
+        monkeypatch.undo()
+        ws.shutdown()
+    assert ws.session.dataset is not None
+    assert on_gui_thread == []

@@ -197,3 +197,34 @@ def test_theme_choice_changes_the_palette_and_is_remembered(main_window, qapp):
     assert qapp.palette().window().color().lightness() > 180
     main_window.set_theme("system")
     assert main_window.ctx.settings.value("view/theme") == "system"
+
+
+def test_document_outliving_closed_window_and_context_emits_without_errors(qapp):
+    """The document outlives the window and its context: later edits must not reach deleted Qt objects."""
+    import shiboken6
+
+    from cnnstudio.core.project import ProjectDocument
+    from cnnstudio.gui.context import AppContext
+
+    doc = ProjectDocument()
+    ctx = AppContext(document=doc)
+    window = MainWindow(ctx, probe_device=False)
+    window.show()
+    window.close()
+    shiboken6.delete(window)
+    training = doc.get("training")
+    training["epochs"] = 3
+    doc.set("training", training)  # dirty_changed: the closed window's title slot is gone
+    ctx.set_device("cpu", "CPU: later")  # no status-bar label of the deleted window
+    shiboken6.delete(ctx)
+    doc.new()  # path_changed and replaced: no window title, no deleted undo stack
+    assert not doc.dirty
+
+
+def test_window_closed_before_the_device_probe_starts_never_starts_it(qtbot, qapp):
+    window = MainWindow(probe_device=True)
+    qtbot.addWidget(window)
+    window.show()
+    window.close()
+    qtbot.wait(600)  # past the probe's start delay
+    assert window._probe is not None and window._probe._thread.ident is None

@@ -202,3 +202,14 @@ def test_step_through_paints_keep_the_interpreter_healthy(workspace):
         page.grab()
     assert sys.getrefcount(None) >= before_none - 200
     assert sys.getrefcount(True) >= before_true - 200
+
+
+def test_image_page_deleted_before_its_first_sample_loads_raises_nothing(qtbot, qapp):
+    """The first sample loads on a zero timer; a page deleted before it fires must not be touched."""
+    import shiboken6
+
+    from cnnstudio.gui.workspaces.playground.image_page import ImagePage
+
+    page = ImagePage()
+    shiboken6.delete(page)
+    qtbot.wait(20)  # the zero timer's turn: pytest-qt reports any exception raised in the event loop

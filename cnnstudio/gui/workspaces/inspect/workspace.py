@@ -229,12 +229,16 @@ class InspectWorkspace(WorkspaceBase):
         return self.ctx.document.get("data")
 
     def _load_dataset(self) -> None:
-        from cnnstudio.ml.datasets import load_dataset
-
         config = self._wanted_data_config()
         self._data_config = config
         self._data_pending = True
-        self.loader.start("data", lambda: load_dataset(config))
+
+        def load():
+            from cnnstudio.ml.datasets import load_dataset  # imports torch: on the worker, not the GUI thread
+
+            return load_dataset(config)
+
+        self.loader.start("data", load)
 
     def _open_model_path(self, path: str) -> None:
         if path not in self._files:

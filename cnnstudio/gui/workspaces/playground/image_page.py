@@ -191,7 +191,7 @@ class ImagePage(QWidget):
         self.paste_button.setToolTip(f"Use the picture on the clipboard ({paste.key().toString()})")
 
         # the first sample photo with the edge kernel, loaded after the window's first paint (this loads OpenCV)
-        QTimer.singleShot(0, self._load_first_sample)
+        QTimer.singleShot(0, self, self._load_first_sample)  # not after this page is deleted
 
     def _load_first_sample(self) -> None:
         if self._image is not None:
