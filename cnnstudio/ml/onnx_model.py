@@ -70,7 +70,7 @@ class OnnxModel:
         try:
             self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=chosen)
         except Exception as exc:
-            raise UserError(_load_error_sentence(self.path, exc)) from None
+            raise UserError(ort_load_error(self.path, exc)) from None
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise UserError(f"{self.path.name} takes {len(inputs)} inputs; CNN Studio runs image models with one.")
@@ -124,7 +124,8 @@ class OnnxModel:
         return self.predict_batch(self.prepare(image), k)[0]
 
 
-def _load_error_sentence(path: Path, exc: Exception) -> str:
+def ort_load_error(path: Path, exc: Exception) -> str:
+    """One sentence for a model ONNX Runtime refused, without its error-code prefix."""
     text = str(exc).strip()
     if "INVALID_PROTOBUF" in text or "Protobuf parsing failed" in text:
         return f"{path.name} is not an ONNX model (the file is not valid ONNX data)."

@@ -5,6 +5,8 @@ One implementation for predict, Live and Inspect, so a model sees the same input
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,8 @@ def load_image(path: str | Path) -> np.ndarray:
     import cv2
 
     data = np.fromfile(str(p), dtype=np.uint8)  # works with non-ASCII paths on Windows too
-    image = _quiet_imdecode(cv2, data) if data.size else None
+    with quiet_opencv():
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         try:  # formats OpenCV lacks (some GIFs): Pillow
             from PIL import Image
@@ -37,15 +40,20 @@ def load_image(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def _quiet_imdecode(cv2, data: np.ndarray):
-    """``cv2.imdecode`` without OpenCV's own log lines for a corrupt file: we say it in one sentence."""
+@contextmanager
+def quiet_opencv(silent: bool = True) -> Iterator[None]:
+    """Silence OpenCV's own log lines (``silent``: its errors too, else only warnings) while probing
+    cameras and decoding files: we report problems in our own words."""
+    import cv2
+
     logging = getattr(getattr(cv2, "utils", None), "logging", None)
-    if logging is None:
-        return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if logging is None:  # builds without the logging module
+        yield
+        return
     previous = logging.getLogLevel()
-    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT if silent else logging.LOG_LEVEL_ERROR)
     try:
-        return cv2.imdecode(data, cv2.IMREAD_COLOR)
+        yield
     finally:
         logging.setLogLevel(previous)
 

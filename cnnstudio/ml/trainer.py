@@ -23,7 +23,6 @@ import io
 import json
 import math
 import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
@@ -31,12 +30,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
+from cnnstudio.core.project import default_training
 from cnnstudio.ml import metrics as M
 from cnnstudio.ml.device import resolve_device
 from cnnstudio.ml.runs import (
@@ -47,6 +46,16 @@ from cnnstudio.ml.runs import (
     epoch_checkpoint_name,
     epoch_checkpoints,
     read_history,
+)
+from cnnstudio.ml.train_events import (  # noqa: F401 - re-exported: the trainer's public events
+    BatchEnd,
+    CheckpointSaved,
+    EpochEnd,
+    Failed,
+    Finished,
+    Started,
+    TrainControl,
+    TrainEvent,
 )
 
 OPTIMIZERS = {"sgd": "SGD with momentum", "adam": "Adam", "adamw": "AdamW"}
@@ -69,21 +78,25 @@ EPOCH_FILES_SPACED = 20
 
 
 # --- configuration ----------------------------------------------------------------------------
+_DEFAULTS = default_training()
+
+
 @dataclass
 class TrainConfig:
     """Training settings (the project's "training" section; unknown keys there are ignored)."""
 
-    optimizer: str = "adam"
-    lr: float = 0.002
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    batch_size: int = 16
-    epochs: int = 15
-    schedule: str = "cosine"
-    early_stopping: int = 0  # patience in epochs without a better validation loss; 0 = off
-    seed: int = 0
-    device: str = "auto"
-    mixed_precision: bool = False  # CUDA only; ignored elsewhere
+    # the shared defaults live with the project document (core.project.default_training)
+    optimizer: str = _DEFAULTS["optimizer"]
+    lr: float = _DEFAULTS["lr"]
+    weight_decay: float = _DEFAULTS["weight_decay"]
+    momentum: float = _DEFAULTS["momentum"]
+    batch_size: int = _DEFAULTS["batch_size"]
+    epochs: int = _DEFAULTS["epochs"]
+    schedule: str = _DEFAULTS["schedule"]
+    early_stopping: int = _DEFAULTS["early_stopping"]  # patience in epochs without a better val loss; 0 = off
+    seed: int = _DEFAULTS["seed"]
+    device: str = _DEFAULTS["device"]
+    mixed_precision: bool = _DEFAULTS["mixed_precision"]  # CUDA only; ignored elsewhere
     box_loss: str = "smooth_l1"
     box_weight: float = 5.0  # weight of the box loss against cross-entropy (localization)
     threads: int = 0  # CPU threads for PyTorch; 0 = all cores when the machine is idle, fewer when busy
@@ -156,105 +169,6 @@ def lr_at(config: TrainConfig, epoch: int) -> float:
     if config.schedule == "cosine":
         return config.lr * 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / config.epochs))
     return config.lr
-
-
-# --- control and events -----------------------------------------------------------------------
-class TrainControl:
-    """Thread-safe cancel / pause / resume for a running :func:`train` generator."""
-
-    def __init__(self) -> None:
-        self._cancel = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-        self._running.set()
-
-    def pause(self) -> None:
-        if not self._cancel.is_set():
-            self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_while_paused(self) -> float:
-        """Block while paused (until resume or cancel); return the seconds spent waiting."""
-        if self._running.is_set():
-            return 0.0
-        start = time.perf_counter()
-        self._running.wait()
-        return time.perf_counter() - start
-
-
-@dataclass(frozen=True)
-class Started:
-    run_dir: str
-    device: str  # "cpu", "cuda:0", ...
-    epochs: int
-    start_epoch: int  # 1 for a new run; later for a resumed one
-    batches_per_epoch: int
-    train_size: int
-    val_size: int
-    mixed_precision: bool  # whether autocast + GradScaler are active
-
-
-@dataclass(frozen=True)
-class BatchEnd:
-    epoch: int  # 1-based
-    epochs: int
-    batch: int  # 1-based within the epoch
-    batches: int
-    images_done: int  # images trained since this (possibly resumed) run started
-    images_total: int  # images this run will train if it goes to the last epoch
-    elapsed: float  # seconds of training since start, pauses excluded
-
-
-@dataclass(frozen=True, eq=False)
-class EpochEnd:
-    epoch: int
-    epochs: int
-    metrics: dict  # the metrics.jsonl row: epoch, train_loss, val_loss, val_accuracy, ...
-    per_class_accuracy: tuple = ()  # validation recall per class (None for a class without samples)
-    confusion: np.ndarray | None = None  # (classes, classes) int64, rows = true class
-    val_predictions: np.ndarray | None = None  # (N_val,) predicted class per validation image
-    val_boxes: np.ndarray | None = None  # (N_val, 4) predicted boxes (localization)
-    improved: bool = False  # the best validation loss so far
-
-
-@dataclass(frozen=True)
-class CheckpointSaved:
-    epoch: int
-    path: str
-    kind: str  # "last" (resumable), "best" (weights of the best epoch) or "epoch" (epoch{N}.pt, weights)
-
-
-@dataclass(frozen=True)
-class Finished:
-    status: str  # "completed", "early_stopped" or "cancelled"
-    metrics: dict  # the last epoch's row ({} if no epoch finished)
-    best: dict  # the best epoch's row
-    run_dir: str
-    onnx_path: str | None
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class Failed:
-    message: str
-    run_dir: str = ""
-    checkpoint: str | None = None  # the last good checkpoint, if any
-
-
-TrainEvent = Started | BatchEnd | EpochEnd | CheckpointSaved | Finished | Failed
 
 
 class _StopRun(Exception):

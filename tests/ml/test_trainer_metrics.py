@@ -56,3 +56,14 @@ def test_project_training_defaults_match_the_trainer():
     trainer_defaults = asdict(TrainConfig())
     for key, value in default_training().items():
         assert trainer_defaults[key] == value, key
+
+
+def test_the_train_control_and_events_import_without_torch():
+    """The GUI thread creates a TrainControl and reads events; that must not load torch."""
+    import subprocess
+    import sys
+
+    code = "import sys, cnnstudio.ml.train_events; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

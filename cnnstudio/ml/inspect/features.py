@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.core.errors import UserError
+from cnnstudio.ml.onnx_model import ort_load_error
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ class OnnxFeatures:
         try:
             self.session = ort.InferenceSession(exposed.SerializeToString(), sess_options=options, providers=chosen)
         except Exception as exc:
-            raise UserError(f"{self.path.name} is not a model ONNX Runtime can load ({_first_line(exc)}).") from None
+            raise UserError(ort_load_error(self.path, exc)) from None
         self._all_outputs = [o.name for o in self.session.get_outputs()]
 
     def run(self, batch: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.core.errors import UserError
+from cnnstudio.ml.preprocess import quiet_opencv
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv", ".gif")
@@ -68,20 +69,6 @@ class FrameSource(ABC):
         self.close()
 
 
-def _quiet_opencv(silent: bool = False):
-    """Silence OpenCV's own warnings (``silent``: its errors too) while probing devices and files;
-    we report in our words. Returns the function that restores the previous level."""
-    import cv2
-
-    try:
-        previous = cv2.utils.logging.getLogLevel()
-        logging = cv2.utils.logging
-        cv2.utils.logging.setLogLevel(logging.LOG_LEVEL_SILENT if silent else logging.LOG_LEVEL_ERROR)
-    except AttributeError:  # builds without the logging module
-        return lambda: None
-    return lambda: cv2.utils.logging.setLogLevel(previous)
-
-
 def _default_camera_factory(index: int):
     import cv2
 
@@ -112,14 +99,12 @@ class CameraSource(FrameSource):
 
     def open(self) -> None:
         self.close()
-        restore = _quiet_opencv()
         try:
-            cap = self._factory(self.index)
-            opened = bool(cap is not None and cap.isOpened())
+            with quiet_opencv(silent=False):
+                cap = self._factory(self.index)
+                opened = bool(cap is not None and cap.isOpened())
         except Exception:
             cap, opened = None, False
-        finally:
-            restore()
         if not opened:
             if cap is not None:
                 cap.release()
@@ -186,12 +171,9 @@ class VideoFileSource(FrameSource):
             raise UserError(f"The video file {self.path} does not exist.")
         if self.path.is_dir():
             raise UserError(f"{self.path} is a folder; play it as an image folder, not a video.")
-        restore = _quiet_opencv()
-        try:
+        with quiet_opencv(silent=False):
             cap = cv2.VideoCapture(str(self.path))
             ok, frame = cap.read() if cap.isOpened() else (False, None)
-        finally:
-            restore()
         if not ok or frame is None:
             cap.release()
             raise UserError(f"{self.path.name} is not a readable video (corrupt, empty or an unsupported codec).")
@@ -290,11 +272,8 @@ class ImageFolderSource(FrameSource):
                 data = np.fromfile(str(self.files[i]), dtype=np.uint8)
             except OSError:  # removed since the folder was listed, or not readable: skipped like a corrupt file
                 data = np.zeros(0, dtype=np.uint8)
-            restore = _quiet_opencv(silent=True)  # a corrupt file is listed in skipped, not logged
-            try:
+            with quiet_opencv():  # a corrupt file is listed in skipped, not logged
                 image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-            finally:
-                restore()
             if image is None:
                 if all(p != self.files[i] for p, _ in self.skipped):
                     self.skipped.append((self.files[i], "not a readable image"))

@@ -214,7 +214,7 @@ class Workspace(WorkspaceBase):
         from superqt.utils import GeneratorWorker
 
         from cnnstudio.gui.workspaces.train.job import training_job
-        from cnnstudio.ml.trainer import TrainControl
+        from cnnstudio.ml.train_events import TrainControl
 
         self._control = TrainControl()
         self._done = threading.Event()
@@ -262,7 +262,7 @@ class Workspace(WorkspaceBase):
     # --- events from the worker -----------------------------------------------------------------
     def _on_event(self, event) -> None:
         from cnnstudio.gui.workspaces.train.job import DataReady
-        from cnnstudio.ml.trainer import BatchEnd, EpochEnd, Failed, Finished, Started
+        from cnnstudio.ml.train_events import BatchEnd, EpochEnd, Failed, Finished, Started
 
         if isinstance(event, BatchEnd):
             self._last_batch = event
