@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
+DIST_STAMP := $(VENV)/.installed-dist
 SMOKE_DIR ?= .smoke
 
-.PHONY: run test bench lint smoke format clean
+.PHONY: run test bench lint smoke format clean dist dist-check
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ $(RUN_STAMP): pyproject.toml setup.py | $(PY)
 
 $(DEV_STAMP): pyproject.toml setup.py | $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+$(DIST_STAMP): pyproject.toml setup.py | $(PY)
+	$(PY) -m pip install -q -e '.[dist]'
 	touch $@ $(RUN_STAMP)
 
 run: $(RUN_STAMP)
@@ -42,6 +47,17 @@ lint: $(DEV_STAMP)
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format cnnstudio tests bench
+
+# The double-click app for this OS (packaging/README.md). The PyInstaller bundle is cached: it is rebuilt
+# only when the package, resources, models, the spec or the library versions changed.
+dist: $(DIST_STAMP)
+	$(PY) packaging/build.py --pack
+
+# Build the bundle (cached) and run it like a user would: no Python on PATH, offscreen smoke test,
+# one epoch of training and the bundled model live on a video, all from the bundle.
+dist-check: $(DIST_STAMP)
+	$(PY) packaging/build.py
+	$(PY) packaging/dist_check.py
 
 clean:
 	rm -rf build dist *.egg-info $(SMOKE_DIR) .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Copies the top-level resources/ and models/ folders into the built package.
+"""Copies the top-level resources/, models/ and docs/ folders into the built package.
 
 A source checkout finds them beside the package; a wheel or a frozen bundle finds them inside it
 (see cnnstudio.core.paths).
@@ -18,7 +18,7 @@ class BuildPyWithData(build_py):
         super().run()
         if getattr(self, "editable_mode", False):
             return
-        for name in ("resources", "models"):
+        for name in ("resources", "models", "docs"):  # docs: Help → User Guide reads them
             src = ROOT / name
             if src.is_dir():
                 shutil.copytree(src, Path(self.build_lib) / "cnnstudio" / name, dirs_exist_ok=True)

@@ -25,9 +25,23 @@ def process_uptime() -> float:
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="cnnstudio")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="a project (.cnnproj), image or .onnx model to open")
     parser.add_argument("--smoke-test", metavar="DIR")
     parser.add_argument("--quit-after-paint", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def _cannot_open(path: Path) -> str | None:
+    """Why the app cannot open ``path`` given on its command line (None: it can)."""
+    from cnnstudio.core.project import PROJECT_SUFFIX
+    from cnnstudio.ml.preprocess import IMAGE_SUFFIXES
+
+    if not path.is_file():
+        return f"{path} {'is a folder, not a file' if path.is_dir() else 'does not exist'}."
+    if path.suffix.lower() not in {PROJECT_SUFFIX, ".onnx", ".json", *IMAGE_SUFFIXES}:
+        return (f"{path.name} is not a file CNN Studio opens: give a project ({PROJECT_SUFFIX}), an image, "
+                "an .onnx model or a network spec (.json), or a command (cnnstudio --help).")
+    return None
 
 
 def create_application(argv: list[str] | None = None, settings_dir: str | None = None):
@@ -61,6 +75,11 @@ def create_application(argv: list[str] | None = None, settings_dir: str | None =
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(list(sys.argv[1:] if argv is None else argv))
+    files = [Path(f) for f in args.files]
+    problem = next(filter(None, map(_cannot_open, files)), None)
+    if problem:
+        print(f"cnnstudio: error: {problem}", file=sys.stderr)
+        return 2
     settings_dir = None
     if args.smoke_test:
         import tempfile
@@ -68,15 +87,29 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         settings_dir = tempfile.mkdtemp(prefix="cnnstudio-smoke-")  # fresh defaults, user's untouched
         os.environ.setdefault("CNNSTUDIO_HOME", os.path.join(settings_dir, "home"))
+    from cnnstudio.gui.platform_check import display_problem
+
+    problem = display_problem()  # before Qt, which would abort with a page of text
+    if problem:
+        print(f"cnnstudio: {problem}", file=sys.stderr)
+        return 2
     app = create_application(settings_dir=settings_dir)
+    desktop = not args.smoke_test and not args.quit_after_paint
+    if desktop and files:
+        from cnnstudio.gui.single_instance import send_to_running
+
+        if send_to_running(files):  # the running app opens them
+            return 0
     from cnnstudio.gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
     if not args.smoke_test:
+        from cnnstudio.gui.desktop_open import start_desktop
         from cnnstudio.gui.errors import ExceptionDialogs
 
-        ExceptionDialogs(lambda: window).install()
+        opener = start_desktop(window, files, listen=desktop)
+        ExceptionDialogs(lambda: opener.current_window() or window).install()
     if args.smoke_test:
         try:
             return run_smoke_test(app, window, Path(args.smoke_test))
@@ -107,43 +140,17 @@ def _report_first_paint(window) -> None:
 
 
 def run_smoke_test(app, window, out_dir: Path) -> int:
-    """Show every workspace in turn and save a screenshot of each; non-zero if one is blank."""
-    from PySide6.QtCore import QDeadlineTimer, QThread
+    """Show every workspace (both themes, its size and 1280x720) and save screenshots; non-zero if one is blank."""
+    from cnnstudio.gui import smoke
 
     app.processEvents()
     startup = process_uptime()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    problems = []
-    for name in window.workspace_names():
-        workspace = window.show_workspace(name)
-        deadline = QDeadlineTimer(15000)
-        while not workspace.smoke_ready() and not deadline.hasExpired():
-            app.processEvents()
-            QThread.msleep(20)
-        for _ in range(5):
-            app.processEvents()
-        image = window.grab().toImage()
-        path = out_dir / f"{name}.png"
-        image.save(str(path))
-        if _is_blank(image):
-            problems.append(f"{name}: the screenshot is blank")
-        print(f"smoke-test: {name} -> {path}", flush=True)
+    problems, warnings = smoke.run(app, window, out_dir)
     print(f"smoke-test: main window painted {startup:.2f} s after process start", flush=True)
+    smoke.report(warnings)
     window.ctx.document.mark_clean()
     window.close()
     app.processEvents()
     for problem in problems:
         print(f"smoke-test: error: {problem}", file=sys.stderr)
     return 1 if problems else 0
-
-
-def _is_blank(image) -> bool:
-    colours = set()
-    step_x = max(1, image.width() // 40)
-    step_y = max(1, image.height() // 40)
-    for y in range(0, image.height(), step_y):
-        for x in range(0, image.width(), step_x):
-            colours.add(image.pixel(x, y))
-            if len(colours) > 3:
-                return False
-    return True

@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnstudio",
         description="CNN Studio: experiment with convolutional neural networks on images. "
-        "Without a command it opens the desktop app.",
+        "Without a command it opens the desktop app; `cnnstudio FILE` opens the app on a project (.cnnproj), "
+        "an image or an .onnx model.",
     )
     parser.add_argument("--version", action="version", version=f"CNN Studio {cnnstudio.__version__}")
     parser.add_argument(

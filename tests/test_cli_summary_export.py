@@ -42,7 +42,7 @@ def test_summary_json(capsys, tmp_path):
     assert data["trainable_params"] == 61_706 - 156 and data["frozen_params"] == 156
 
 
-def test_invalid_spec_exits_2_with_one_problem_per_line(capsys, tmp_path):
+def test_invalid_spec_exits_2_with_one_line_naming_every_problem(capsys, tmp_path):
     spec = {
         "format": "cnnstudio-network", "version": 1,
         "input": {"channels": 1, "height": 8, "width": 8}, "classes": ["a", "b"],
@@ -58,8 +58,10 @@ def test_invalid_spec_exits_2_with_one_problem_per_line(capsys, tmp_path):
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
-    assert "conv2d 'c3': 5x5 kernel is larger than its 4x4 padded input." in lines
-    assert "dropout 'd': p must be a number from 0 to 1 (found 7)." in lines
+    assert len(lines) == 1 and lines[0].startswith("cnnstudio summary: error: ")  # the README's promise
+    assert "has 2 problems" in lines[0]
+    assert "conv2d 'c3': 5x5 kernel is larger than its 4x4 padded input." in lines[0]
+    assert "dropout 'd': p must be a number from 0 to 1 (found 7)." in lines[0]
 
 
 def test_unreadable_specs_exit_2(capsys, tmp_path):

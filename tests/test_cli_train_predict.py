@@ -155,9 +155,9 @@ def test_bundled_model_reads_dark_ink_on_paper():
     path = models_dir() / "lenet5-digits.onnx"
     assert path.stat().st_size < 300 * 1024
     card = (models_dir() / "lenet5-digits.md").read_text()
-    assert "invert" in card and "accuracy" in card.lower()
+    assert "polarity" in card and "accuracy" in card.lower()
     model = OnnxModel(path)
-    assert model.meta.preprocess.invert is True
+    assert model.meta.preprocess.polarity == "auto" and model.meta.preprocess.ink == "light"
     assert model.meta.class_names == tuple(str(i) for i in range(10))
     assert model.meta.input_shape == (1, 28, 28)
     data = load_dataset({"source": "digits"})

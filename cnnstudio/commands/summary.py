@@ -1,8 +1,8 @@
 """``cnnstudio summary SPEC_FILE_OR_TEMPLATE [--json]``: the layer table of a network spec.
 
 Like torchinfo or Keras' ``model.summary()``: per layer its id, type, output shape, parameters,
-mult-adds and whether it trains, then the totals. An invalid spec prints each problem on its own line
-on stderr and exits 2.
+mult-adds and whether it trains, then the totals. An invalid spec prints one line on stderr naming
+every problem and exits 2.
 """
 
 from __future__ import annotations
@@ -83,11 +83,12 @@ def run(args) -> int:
 
     spec = load_spec(args.spec)
     summary = infer(spec)
-    if not summary.ok:
-        print(f"cnnstudio summary: the network in {args.spec} is not valid:", file=sys.stderr)
-        for problem in summary.problems:
-            print(problem, file=sys.stderr)
-        return 2
+    if not summary.ok:  # one line, as for every user mistake: all problems in one sentence list
+        from cnnstudio.core.errors import UserError
+
+        count = len(summary.problems)
+        head = "is not valid" if count == 1 else f"has {count} problems"
+        raise UserError(f"The network in {args.spec} {head}: " + " ".join(summary.problems))
     if args.json:
         print_json(summary_json(summary))
     else:

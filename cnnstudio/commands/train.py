@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from cnnstudio.core import train_settings
 from cnnstudio.core.errors import UserError
 
 NAME = "train"
@@ -19,43 +20,63 @@ DESCRIPTION = (
 )
 
 
-#: TrainConfig's defaults, repeated here so that ``--help`` does not import torch (a test keeps them equal)
-DEFAULTS = argparse.Namespace(optimizer="adam", lr=0.002, weight_decay=0.0, momentum=0.9, batch_size=16,
-                              epochs=15, schedule="cosine", seed=0)
+#: the defaults of the training flags (from the settings schema; ``--help`` does not import torch)
+DEFAULTS = argparse.Namespace(**{opt.name: opt.default for opt in train_settings.OPTIONS if opt.cli})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = DEFAULTS
     parser.add_argument("spec", nargs="?", metavar="SPEC_OR_TEMPLATE", help="network spec file or template name")
     parser.add_argument("--data", default="digits", metavar="SOURCE",
-                        help="digits, shapes, mnist, fashion-mnist, cifar10, or a folder (default: digits)")
+                        help="digits, shapes, multishapes, scenes, mnist, fashion-mnist, cifar10, or a folder "
+                             "(image folder, YOLO or COCO; default: digits)")
+    from cnnstudio.core.tasks import task_names
+
+    parser.add_argument("--task", choices=task_names(),
+                        help="train the network for this task (default: the spec's); a detector gets a "
+                             "detection head on its last feature map")
     parser.add_argument("--out", metavar="RUN_DIR", help="run folder to write (default: runs/<network>-<time>)")
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the cancelled run in RUN_DIR")
-    parser.add_argument("--epochs", type=int, help=f"epochs (default {d.epochs})")
-    parser.add_argument("--batch-size", type=int, help=f"batch size (default {d.batch_size})")
-    parser.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")
-    parser.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], help=f"optimizer (default {d.optimizer})")
-    parser.add_argument("--weight-decay", type=float, help=f"weight decay (default {d.weight_decay})")
-    parser.add_argument("--momentum", type=float, help=f"SGD momentum (default {d.momentum})")
-    parser.add_argument("--schedule", choices=["none", "step", "cosine"], help=f"learning-rate schedule (default {d.schedule})")
-    parser.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE epochs without a better validation loss")
-    parser.add_argument("--seed", type=int, help=f"seed for weights and batch order (default {d.seed})")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="compute device (default auto)")
-    parser.add_argument("--mixed-precision", action="store_true", default=None, help="float16 autocast on CUDA")
-    parser.add_argument("--val-fraction", type=float, help="share of images held out for validation (default 0.2)")
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the train/validation split (default 0)")
-    parser.add_argument("--samples", type=int, help="number of generated images (shapes) or a subset size")
-    parser.add_argument("--threads", type=int, help="CPU threads (default 0: all cores when idle, fewer when busy)")
+    add_training_flags(parser)
+    add_data_flags(parser)
     parser.add_argument("--fit-classes", action="store_true",
                         help="resize the network's last layer to the data's classes (e.g. lenet5 on shapes)")
     parser.add_argument("--json", action="store_true", help="print the final result as one JSON object")
+    from cnnstudio.core.launch_scripts import TRAIN_KINDS, add_cluster_arguments
+
+    add_cluster_arguments(parser, TRAIN_KINDS)  # --emit-script slurm|torchrun (docs/scale-out.md)
+
+
+def add_data_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags :func:`data_config_from` reads besides ``--data`` (shared by the commands that train)."""
+    parser.add_argument("--val-fraction", type=float, help="share of images held out for validation (default 0.2)")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the train/validation split (default 0)")
+    parser.add_argument("--samples", type=int, help="number of generated images (shapes) or a subset size")
+
+
+def add_training_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
+    """One flag per training option that has one (train_settings.OPTIONS), or those named in ``only``;
+    unset flags stay None (the option's default applies)."""
+    group = parser.add_argument_group("training options")
+    for opt in train_settings.OPTIONS:
+        if not opt.cli or (only is not None and opt.name not in only):
+            continue
+        tasks = f"; {'/'.join(opt.tasks)} only" if opt.tasks else ""
+        text = f"{opt.label}: {train_settings.lower_first(opt.help)} (default {opt.default_text}{tasks})"
+        kwargs: dict = {"dest": opt.name, "help": text.replace("%", "%%")}
+        if opt.kind == "bool":
+            kwargs.update(action="store_true", default=None)
+        elif opt.kind == "choice":
+            kwargs.update(choices=list(opt.choices or ()))
+        else:
+            kwargs.update(type=opt.python_type, metavar=opt.metavar or opt.name.upper())
+        group.add_argument(opt.cli, **kwargs)
 
 
 def data_config_from(source: str, args: argparse.Namespace) -> dict:
     """The project-style "data" dict for ``--data`` and its options."""
     from cnnstudio.core.data_config import normalize_data_config
 
-    known = ("digits", "shapes", "mnist", "fashion-mnist", "cifar10")
+    known = ("digits", "shapes", "multishapes", "scenes", "mnist", "fashion-mnist", "cifar10")
     if source in known:
         config: dict = {"source": source}
     else:
@@ -66,15 +87,16 @@ def data_config_from(source: str, args: argparse.Namespace) -> dict:
             raise UserError(f"Unknown data {source!r}: use digits, shapes, mnist, fashion-mnist, cifar10 or a folder.")
         if not path.is_dir():
             raise UserError(f"The data {source} is a file; give a folder of images (one sub-folder per class).")
-        is_yolo = (path / "images").is_dir() and (path / "labels").is_dir()
-        config = {"source": "yolo" if is_yolo else "folder", "path": str(path)}
+        from cnnstudio.core.data_config import guess_folder_source
+
+        config = {"source": guess_folder_source(path), "path": str(path)}
     if args.val_fraction is not None:
         config["val_fraction"] = args.val_fraction
     config["seed"] = args.data_seed
     if args.samples is not None:
         from cnnstudio.core.data_config import SOURCE_FIELDS
 
-        key = "num_samples" if config["source"] == "shapes" else "max_samples"
+        key = "num_samples" if config["source"] in ("shapes", "multishapes", "scenes") else "max_samples"
         if key not in {f.name for f in SOURCE_FIELDS[config["source"]]}:
             raise UserError(f"--samples does not apply to {config['source']}: it always uses all its images.")
         config[key] = args.samples
@@ -82,9 +104,9 @@ def data_config_from(source: str, args: argparse.Namespace) -> dict:
 
 
 def _training_overrides(args: argparse.Namespace) -> dict:
-    names = ("epochs", "batch_size", "lr", "optimizer", "weight_decay", "momentum", "schedule",
-             "early_stopping", "seed", "device", "mixed_precision", "threads")
-    return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    """The training options given on the command line (the schema's flags that were set)."""
+    names = (opt.name for opt in train_settings.OPTIONS if opt.cli)
+    return {k: getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
         train,
     )
 
+    if getattr(args, "emit_script", None):  # a launch script for a cluster instead of training here
+        from cnnstudio.commands._launch import emit_train
+
+        return emit_train(args, _training_overrides(args))
     started = time.perf_counter()
     control = TrainControl()
     if args.resume:
@@ -120,6 +146,10 @@ def run(args: argparse.Namespace) -> int:
         from cnnstudio.core.spec import load_spec
 
         spec = load_spec(args.spec)
+        if args.task and args.task != spec.get("task", "classification"):
+            from cnnstudio.core.spec_edit import set_task
+
+            spec = set_task(spec, args.task)
         data_config = data_config_from(args.data, args)
         config = TrainConfig.from_dict(_training_overrides(args))
         run_dir = Path(args.out) if args.out else new_run_dir(Path("runs"), str(spec.get("name") or "run"))
@@ -128,13 +158,15 @@ def run(args: argparse.Namespace) -> int:
         from cnnstudio.ml.datasets import load_dataset
 
         data = load_dataset(data_config)
-        for path, reason in data.skipped[:5]:
+        for path, reason in data.skipped[:5] if _rank() == 0 else ():
             print(f"skipped {path}: {reason}", file=sys.stderr)
-        if len(data.skipped) > 5:
+        if len(data.skipped) > 5 and _rank() == 0:
             print(f"skipped {len(data.skipped)} unreadable files in all", file=sys.stderr)
-        spec = _fit_classes(spec, data.classes, args.fit_classes)
+        spec = _fit_classes(spec, data, args.fit_classes)
         events = train(spec, data, config, run_dir, control, data_config=data_config)
 
+    if _rank() != 0:  # another process of a torchrun run: rank 0 writes the run folder and prints
+        return _follow_quietly(events, Failed)
     bar: ProgressBar | None = None
     result = None
     for event in events:
@@ -143,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.json:
                 resumed = f", resuming at epoch {event.start_epoch}" if event.start_epoch > 1 else ""
                 amp = ", mixed precision" if event.mixed_precision else ""
+                amp += _processes_text()
                 print(f"Training on {event.device}{amp}: {event.train_size} training and {event.val_size} "
                       f"validation images, {event.epochs} epochs{resumed}", file=sys.stderr)
         elif isinstance(event, BatchEnd) and bar is not None:
@@ -152,6 +185,10 @@ def run(args: argparse.Namespace) -> int:
             suffix = f"epoch {m['epoch']}/{event.epochs} loss {m['val_loss']:.3f} acc {m['val_accuracy']:.3f}"
             if "val_iou" in m:
                 suffix += f" IoU {m['val_iou']:.3f}"
+            if "val_map50" in m:
+                suffix += f" mAP50 {m['val_map50']:.3f}"
+            if "val_miou" in m:
+                suffix += f" mIoU {m['val_miou']:.3f}"
             bar.update(suffix=suffix)
         elif isinstance(event, (Finished, Failed)):
             result = event
@@ -167,34 +204,54 @@ def run(args: argparse.Namespace) -> int:
         print_json({"status": result.status, "run_dir": str(run_dir), "final": result.metrics, "best": result.best,
                     "onnx": result.onnx_path, "training_seconds": training_seconds,
                     "total_seconds": round(total, 3), "message": result.message})
-        return 0 if result.status != "cancelled" else 1
+        return 0 if result.status != "cancelled" and result.onnx_path else 1
     _print_result(result, run_dir, training_seconds, total, format_duration)
+    if result.status != "cancelled" and not result.onnx_path:  # trained, but no usable model.onnx
+        print(f"cnnstudio train: {result.message or 'the ONNX export failed.'}", file=sys.stderr)
+        return 1
     return 0 if result.status != "cancelled" else 1
 
 
-def _fit_classes(spec: dict, classes, fit: bool) -> dict:
-    """``spec`` ending in one output per data class: refit with ``--fit-classes``, else a clear error."""
-    from cnnstudio.core.inference import infer
-    from cnnstudio.core.spec_edit import classes_fit, fit_classes, with_placeholder_classes
+def _rank() -> int:
+    from cnnstudio.ml.training.distributed import env_rank
 
-    if classes_fit(spec, classes) is not False:
-        return spec
-    if not fit:
-        out = infer(with_placeholder_classes(spec)).output_shape
-        raise UserError(f"The network ends in {out[0]} outputs but the data has {len(classes)} classes; "
-                        "add --fit-classes to resize its last layer to the data's classes.")
-    try:
-        fitted = fit_classes(spec, list(classes))
-    except ValueError as exc:
-        raise UserError(f"The network cannot be fitted to the data's {len(classes)} classes: {exc}.") from None
-    print(f"Fitted the network's last layer to the data's {len(classes)} classes.", file=sys.stderr)
-    return fitted
+    return env_rank()
+
+
+def _processes_text() -> str:
+    """", 4 processes (DistributedDataParallel)" under torchrun, else ""."""
+    from cnnstudio.ml.training.distributed import env_world
+
+    world = env_world()[1]
+    return f", {world} processes (DistributedDataParallel)" if world > 1 else ""
+
+
+def _follow_quietly(events, failed_type) -> int:
+    """Run a non-zero rank's events to the end; a failure is its one line (scale-out, docs/scale-out.md)."""
+    result = None
+    for event in events:
+        result = event
+    if isinstance(result, failed_type):
+        raise UserError(f"(process {_rank()}) {result.message}")
+    return 0
+
+
+def _fit_classes(spec: dict, data, fit: bool) -> dict:
+    """``spec`` fitting the data (core.data_fit): refit its classes with ``--fit-classes``, else a clear error."""
+    from cnnstudio.core.data_fit import fitted_to_data
+
+    spec, refitted = fitted_to_data(spec, data.task, data.classes, fit)
+    if refitted:
+        print(f"Fitted the network's last layer to the data's {len(data.classes)} classes.", file=sys.stderr)
+    return spec
 
 
 def _print_result(result, run_dir: Path, training_seconds: float, total: float, format_duration) -> None:
     from cnnstudio.commands._output import format_table
 
-    keys = [k for k in ("train_loss", "val_loss", "val_accuracy", "val_iou", "images_per_second") if k in result.metrics]
+    keys = [k for k in ("train_loss", "val_loss", "val_accuracy", "val_iou", "val_map50", "val_map", "val_miou",
+                      "images_per_second")
+            if k in result.metrics]
     rows = [[k, result.metrics[k], result.best.get(k, "")] for k in keys]
     print(f"Run {result.status}: {run_dir}")
     if result.message:

@@ -19,15 +19,18 @@ from cnnstudio.core.errors import UserError
 SOURCES: dict[str, str] = {
     "digits": "Digits (built-in, 1,797 handwritten 28×28)",
     "shapes": "Shapes (built-in generator, localization)",
+    "multishapes": "Multishapes (built-in generator, detection: 0 to 6 shapes per image)",
+    "scenes": "Scenes (built-in generator, segmentation: a class for every pixel)",
     "folder": "Image folder (one sub-folder per class)",
-    "yolo": "YOLO folder (images/ + labels/, localization)",
+    "yolo": "YOLO folder (images/ + labels/, localization; every object for detection)",
+    "coco": "COCO folder (images + instances JSON, detection)",
     "mnist": "MNIST (torchvision, local folder)",
     "fashion-mnist": "Fashion-MNIST (torchvision, local folder)",
     "cifar10": "CIFAR-10 (torchvision, local folder)",
 }
 
-BUILTIN_SOURCES = ("digits", "shapes")
-FOLDER_SOURCES = ("folder", "yolo")
+BUILTIN_SOURCES = ("digits", "shapes", "multishapes", "scenes")
+FOLDER_SOURCES = ("folder", "yolo", "coco")
 TORCHVISION_SOURCES = ("mnist", "fashion-mnist", "cifar10")
 LOCALIZATION_SOURCES = ("shapes", "yolo")
 
@@ -61,12 +64,24 @@ SOURCE_FIELDS: dict[str, tuple[NumberField, ...]] = {
         NumberField("num_samples", "Images", "int", 2000, 50, 200_000, "How many images to generate."),
         NumberField("image_size", "Image size", "int", 64, 24, 256, "Width and height of each image in pixels."),
     ),
+    "multishapes": (
+        NumberField("num_samples", "Images", "int", 2000, 20, 200_000, "How many images to generate."),
+        NumberField("image_size", "Image size", "int", 96, 32, 512, "Width and height of each image in pixels."),
+    ),
+    "scenes": (
+        NumberField("num_samples", "Images", "int", 2000, 20, 200_000, "How many images to generate."),
+        NumberField("image_size", "Image size", "int", 64, 32, 512, "Width and height of each image in pixels."),
+    ),
     "folder": (
         NumberField("image_size", "Image size", "int", 64, 8, 512, "Images are resized to this square size."),
         NumberField("max_samples", "Max images", "int", 0, 0, 10_000_000, "0 = all; else a seeded subset."),
     ),
     "yolo": (
         NumberField("image_size", "Image size", "int", 64, 8, 512, "Images are resized to this square size."),
+        NumberField("max_samples", "Max images", "int", 0, 0, 10_000_000, "0 = all; else a seeded subset."),
+    ),
+    "coco": (
+        NumberField("image_size", "Image size", "int", 96, 8, 512, "Images are resized to this square size."),
         NumberField("max_samples", "Max images", "int", 0, 0, 10_000_000, "0 = all; else a seeded subset."),
     ),
     "mnist": (
@@ -109,7 +124,7 @@ def source_defaults(source: str) -> dict[str, Any]:
     out: dict[str, Any] = {"source": source, "path": ""}
     for f in COMMON_FIELDS + SOURCE_FIELDS[source]:
         out[f.name] = f.default
-    if source in ("folder", "yolo"):
+    if source in FOLDER_SOURCES:
         out["channels"] = "auto"
     if source in TORCHVISION_SOURCES:
         out["download"] = False
@@ -191,8 +206,8 @@ def describe_data_config(config: dict) -> str:
     """One line for status bars and run records: "shapes, 2000 images 64×64, seed 0"."""
     cfg = normalize_data_config(config)
     source = cfg["source"]
-    if source == "shapes":
-        return f"shapes, {cfg['num_samples']} images {cfg['image_size']}×{cfg['image_size']}, seed {cfg['seed']}"
+    if source in ("shapes", "multishapes", "scenes"):
+        return f"{source}, {cfg['num_samples']} images {cfg['image_size']}×{cfg['image_size']}, seed {cfg['seed']}"
     if source in FOLDER_SOURCES:
         return f"{source} {cfg['path']} at {cfg['image_size']}×{cfg['image_size']}"
     if source in TORCHVISION_SOURCES:
@@ -206,6 +221,8 @@ def guess_folder_source(path: str | Path) -> str:
     root = Path(path)
     if (root / "images").is_dir() and (root / "labels").is_dir():
         return "yolo"
+    if any(root.glob("*.json")) or any(root.glob("annotations/*.json")):
+        return "coco"
     if any((images.parent / "labels").is_dir() for images in root.glob("*/images")):
         return "yolo"
     return "folder"

@@ -16,6 +16,7 @@ from typing import Any
 
 from cnnstudio.core.registry import LAYER_TYPES, Shape, ShapeError, format_shape
 from cnnstudio.core.spec import fill_layer_defaults, layer_label, layer_structure_problems, top_level_problems
+from cnnstudio.core.tasks import get_task, is_task
 
 
 @dataclass(frozen=True)
@@ -188,28 +189,30 @@ def _infer(spec: Any) -> NetworkSummary:
         problems.append("The network has no layers.")
     infos, out_shape, outputs = _walk(layers, input_shape, "layers", seen, problems, "trunk")
 
-    if infos and out_shape is not None and task in ("classification", "localization"):
-        message = _classifier_problem(infos[-1], out_shape, num_classes)
+    if infos and out_shape is not None and is_task(task):
+        message = get_task(task).output_problem(infos[-1], out_shape, num_classes)  # the task's rule
         if message:
             problems.append(message)
             infos[-1] = replace(infos[-1], error=message)
 
     head_info: BoxHeadInfo | None = None
-    head = spec.get("box_head")
-    if task == "localization" and isinstance(head, dict):
+    kind = get_task(task) if is_task(task) else None
+    head = spec.get(kind.head_key) if kind is not None and kind.head_key else None
+    if isinstance(head, dict):  # the task's head branching off the trunk (localization: the box head)
+        name, size = kind.head_key.replace("_", " "), kind.head_size
         source = head.get("from")
         head_in = outputs.get(source) if isinstance(source, str) else None
-        head_infos, head_out, _ = _walk(head.get("layers", []), head_in, "box head layers", seen, problems, "box_head")
-        if head_in is not None and head_out is not None and head_out != (4,):
+        head_infos, head_out, _ = _walk(head.get("layers", []), head_in, f"{name} layers", seen, problems, kind.head_key)
+        if head_in is not None and head_out is not None and head_out != (size,):
             found = f"{head_out[0]} values" if len(head_out) == 1 else f"a {format_shape(head_out)} feature map"
             if head_infos:
                 message = (
-                    f"{layer_label(head.get('layers')[-1])}: the box head must end with 4 values "
-                    f"(x, y, w, h), but it ends with {found}."
+                    f"{layer_label(head.get('layers')[-1])}: the {name} must end with {size} values "
+                    f"{kind.head_values}, but it ends with {found}."
                 )
                 head_infos[-1] = replace(head_infos[-1], error=message)
             else:
-                message = f"The box head has no layers and its source {source!r} gives {found}, not 4 box values."
+                message = f"The {name} has no layers and its source {source!r} gives {found}, not {size} box values."
             problems.append(message)
             head_out = None
         head_info = BoxHeadInfo(source=str(source), input_shape=head_in, layers=head_infos, output_shape=head_out)
@@ -231,23 +234,6 @@ def _infer(spec: Any) -> NetworkSummary:
         activation_size=sum(i.activation_size for i in every),
         problems=problems,
     )
-
-
-def _classifier_problem(last: LayerInfo, out_shape: Shape, num_classes: int) -> str | None:
-    label = f"{last.type} {last.id!r}"
-    if num_classes == 0:
-        return "The network lists no classes; a classifier needs its class names under \"classes\"."
-    if len(out_shape) != 1:
-        return (
-            f"{label}: the network ends with a {format_shape(out_shape)} feature map, but a classifier must "
-            f"end with {num_classes} class scores; add flatten and linear layers."
-        )
-    if out_shape[0] != num_classes:
-        return (
-            f"{label}: the network ends with {out_shape[0]} values, but there are {num_classes} classes; "
-            f"the last layer must output {num_classes}."
-        )
-    return None
 
 
 # --- weight sharing ------------------------------------------------------------------------------------

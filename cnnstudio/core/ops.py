@@ -54,7 +54,13 @@ def conv_output_size(n: int, kernel: int, stride: int = 1, padding: int = 0, dil
     padded = n + 2 * padding
     if span > padded:
         what = f"{kernel}-wide kernel" if dilation == 1 else f"{kernel}-wide kernel with dilation {dilation} (spans {span})"
-        raise UserError(f"The {what} is larger than the padded input ({n} + 2·{padding} = {padded}).")
+        d_text = f"{dilation}·({kernel} − 1)" if dilation != 1 else f"({kernel} − 1)"
+        size = (padded - span) / stride + 1
+        raise UserError(
+            f"The {what} is larger than the padded input ({n} + 2·{padding} = {padded}): the output size "
+            f"({n} + 2·{padding} − {d_text} − 1) / {stride} + 1 = {format_number(size)} is below 1, so there "
+            "is no output. Use a smaller kernel or dilation, or more padding."
+        )
     return (padded - span) // stride + 1
 
 
@@ -334,18 +340,13 @@ def pool_trace(x, size=2, stride=None, mode: str = "max", padding=0) -> PoolTrac
 # --- formatting ---------------------------------------------------------------------------------------
 
 def format_number(value: float, digits: int = 3) -> str:
-    """Whole numbers without decimals, others with up to ``digits`` decimals; a real minus sign."""
-    value = float(value)
-    if not np.isfinite(value):
-        return "∞" if value > 0 else ("−∞" if value < 0 else "–")
-    rounded = round(value)
-    if abs(value - rounded) < 1e-9:
-        text = str(int(rounded))
-    else:
-        text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
-        if text in ("-0", "0"):
-            text = "0"
-    return text.replace("-", "−")
+    """Whole numbers without decimals, others with up to ``digits`` decimals; a real minus sign.
+
+    The playground's grids and equations; :func:`cnnstudio.core.numbers.human_number` does the work.
+    """
+    from cnnstudio.core.numbers import human_number
+
+    return human_number(float(value), decimals=digits, minus="−")
 
 
 def _signed(value: float) -> str:

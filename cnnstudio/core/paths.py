@@ -41,6 +41,11 @@ def models_dir() -> Path:
     return _find("models")
 
 
+def docs_dir() -> Path:
+    """The folder of the user guide (``docs/*.md`` and ``docs/images``), shown by Help → User Guide."""
+    return _find("docs")
+
+
 def resource(*parts: str) -> Path:
     return resources_dir().joinpath(*parts)
 

@@ -14,14 +14,17 @@ from typing import Any
 
 from psygnal import Signal
 
+from cnnstudio.core.experiments import default_experiments, normalize_experiments
 from cnnstudio.core.fileio import atomic_write_text
-from cnnstudio.core.formats import read_json, upgrade
+from cnnstudio.core.formats import read_json, register_migration, upgrade
 
 PROJECT_FORMAT = "cnnstudio-project"
-PROJECT_VERSION = 1
+PROJECT_VERSION = 2  # 2: the "experiments" section (hyperparameter search)
 PROJECT_SUFFIX = ".cnnproj"
 
-SECTIONS = ("network", "data", "training", "runs")
+SECTIONS = ("network", "data", "training", "runs", "experiments")
+#: sections that record facts on disk rather than edits: never replaced by undo/redo (runs: add_run)
+RECORDED_SECTIONS = ("runs",)
 
 
 def default_network() -> dict:
@@ -36,23 +39,19 @@ def default_data() -> dict:
 
 
 def default_training() -> dict:
-    """Training defaults; ``cnnstudio.ml.trainer.TrainConfig`` takes its defaults from here.
+    """Training defaults, from the one settings schema (``cnnstudio.core.train_settings.OPTIONS``).
 
     Tuned so that LeNet-5 reaches 0.97+ on the digits in a few seconds on two CPU cores.
     """
-    return {
-        "optimizer": "adam",
-        "lr": 0.002,
-        "weight_decay": 0.0,
-        "momentum": 0.9,
-        "batch_size": 16,
-        "epochs": 15,
-        "schedule": "cosine",
-        "early_stopping": 0,
-        "seed": 0,
-        "device": "auto",
-        "mixed_precision": False,
-    }
+    from cnnstudio.core.train_settings import defaults
+
+    return defaults()
+
+
+@register_migration(PROJECT_FORMAT, 1)
+def _add_experiments_section(data: dict) -> dict:
+    """Project version 1 -> 2: the new "experiments" section (search space and study settings)."""
+    return {**data, "experiments": default_experiments()}
 
 
 class ProjectDocument:
@@ -68,6 +67,7 @@ class ProjectDocument:
         self._path: Path | None = None
         self._dirty = False
         self._state = self._defaults()
+        self._saved: dict[str, Any] = copy.deepcopy(self._state)  # what is on disk (or the fresh defaults)
 
     @staticmethod
     def _defaults() -> dict[str, Any]:
@@ -76,6 +76,7 @@ class ProjectDocument:
             "data": default_data(),
             "training": default_training(),
             "runs": [],
+            "experiments": default_experiments(),
         }
 
     # --- state -------------------------------------------------------------------------------
@@ -85,12 +86,12 @@ class ProjectDocument:
         return copy.deepcopy(self._state[section])
 
     def set(self, section: str, value: Any) -> None:
-        """Replace one section; marks the document dirty and emits ``changed``."""
+        """Replace one section and emit ``changed``; the document is dirty while it differs from the file."""
         self._check(section)
         if value == self._state[section]:
             return
         self._state[section] = copy.deepcopy(value)
-        self._set_dirty(True)
+        self._update_dirty()
         self.changed.emit(section)
 
     @property
@@ -102,7 +103,12 @@ class ProjectDocument:
         return self.get("runs")
 
     def add_run(self, record: dict) -> None:
-        """Append a run record (``name``, ``path`` relative to the project folder, ...)."""
+        """Append a run record (``name``, ``path`` relative to the project folder, ...).
+
+        Runs are facts about folders on disk, not edits: they never go through the undo stack (whose
+        commands never replace :data:`RECORDED_SECTIONS`), so undoing an unrelated edit keeps them, and
+        the document stays dirty until the project is saved with them.
+        """
         self.set("runs", [*self._state["runs"], copy.deepcopy(record)])
 
     def run_dir(self, record: dict) -> Path:
@@ -134,8 +140,17 @@ class ProjectDocument:
             self._dirty = value
             self.dirty_changed.emit(value)
 
-    def mark_clean(self) -> None:
+    def _update_dirty(self) -> None:
+        """Dirty exactly when the document differs from what was last loaded or saved."""
+        self._set_dirty(self._state != self._saved)
+
+    def _remember_saved(self) -> None:
+        self._saved = copy.deepcopy(self._state)
         self._set_dirty(False)
+
+    def mark_clean(self) -> None:
+        """Take the current state as the saved one (the caller discards the changes, e.g. on quit)."""
+        self._remember_saved()
 
     @property
     def path(self) -> Path | None:
@@ -152,7 +167,7 @@ class ProjectDocument:
     def new(self) -> None:
         self._state = self._defaults()
         self._path = None
-        self._set_dirty(False)
+        self._remember_saved()
         self.path_changed.emit(None)
         self.replaced.emit()
 
@@ -174,7 +189,7 @@ class ProjectDocument:
         if target != self._path:
             self._path = target
             self.path_changed.emit(target)
-        self._set_dirty(False)
+        self._remember_saved()
         return target
 
     def _rebased_runs(self, target: Path) -> list[dict]:
@@ -215,7 +230,7 @@ class ProjectDocument:
         _check_sections(state, f"The project file {path.name}")
         self._state = state
         self._path = path
-        self._set_dirty(False)
+        self._remember_saved()
         self.path_changed.emit(path)
         self.replaced.emit()
 
@@ -248,3 +263,4 @@ def _check_sections(state: dict, source: str) -> None:
     runs = state["runs"]
     if not isinstance(runs, list) or not all(isinstance(r, dict) and isinstance(r.get("path"), str) for r in runs):
         raise bad("its list of runs is not a list of runs with folders")
+    state["experiments"] = normalize_experiments(state["experiments"], f"{source}'s experiments settings")

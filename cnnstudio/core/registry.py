@@ -21,7 +21,7 @@ from typing import Any
 
 Shape = tuple[int, ...]
 
-CATEGORIES = ("Convolution", "Pooling", "Activation", "Normalization", "Dense", "Shape")
+CATEGORIES = ("Convolution", "Pooling", "Activation", "Normalization", "Dense", "Shape", "Head")
 PARAM_KINDS = ("int", "float", "bool", "choice", "int_or_pair", "padding")
 
 
@@ -470,6 +470,118 @@ def _fixed_describe(text: str) -> Callable[[dict], str]:
     return lambda layer: text
 
 
+# --- upsampling: transposed convolution and resize ------------------------------------------------------
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0,
+                               output_padding: int = 0, dilation: int = 1) -> int:
+    """``(size - 1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1`` (PyTorch's ConvTranspose2d)."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def _deconv_shape(layer: dict, shape: Shape) -> Shape:
+    c, h, w = _need_map(shape, "put it before the flatten layer")
+    kh, kw = pair(layer["kernel_size"])
+    sh, sw = pair(layer["stride"])
+    ph, pw = pair(layer["padding"])
+    oh, ow = pair(layer["output_padding"])
+    dh, dw = pair(layer["dilation"])
+    if oh >= max(sh, dh) or ow >= max(sw, dw):
+        raise ShapeError("output_padding must be smaller than the stride or the dilation (PyTorch's rule)")
+    out_h = conv_transpose_output_size(h, kh, sh, ph, oh, dh)
+    out_w = conv_transpose_output_size(w, kw, sw, pw, ow, dw)
+    if out_h < 1 or out_w < 1:
+        raise ShapeError(f"its padding leaves no output ({out_h}x{out_w}) from its {h}x{w} input")
+    return (layer["out_channels"], out_h, out_w)
+
+
+def _deconv_params(layer: dict, inp: Shape, out: Shape) -> tuple[int, int]:
+    kh, kw = pair(layer["kernel_size"])
+    return inp[0] * layer["out_channels"] * kh * kw, layer["out_channels"] if layer["bias"] else 0
+
+
+def _deconv_mult_adds(layer: dict, inp: Shape, out: Shape) -> int:
+    weights, _ = _deconv_params(layer, inp, out)
+    return weights * inp[1] * inp[2]  # every input value is spread over a kernel window of every output channel
+
+
+def _deconv_formula(layer: dict, shape: Shape) -> str:
+    generic = "(in - 1)*stride - 2*pad + dilation*(kernel-1) + output_padding + 1"
+    if shape is None or len(shape) != 3:
+        return f"out = {generic}"
+    terms, results = [], []
+    for size, k, s_, p, o, d in zip(shape[1:], pair(layer["kernel_size"]), pair(layer["stride"]), pair(layer["padding"]),
+                                     pair(layer["output_padding"]), pair(layer["dilation"])):
+        terms.append((generic, f"({size} - 1)*{s_} - 2*{p} + {d}*({k}-1) + {o} + 1"))
+        results.append(conv_transpose_output_size(size, k, s_, p, o, d))
+    return _size_formula(("H_out", "W_out"), (shape[1], shape[2]), terms, results)
+
+
+def _deconv_torch(layer: dict, shape: Shape) -> tuple[str, dict]:
+    return "nn.ConvTranspose2d", {
+        "in_channels": shape[0], "out_channels": layer["out_channels"],
+        "kernel_size": _torch_arg(layer["kernel_size"]), "stride": _torch_arg(layer["stride"]),
+        "padding": _torch_arg(layer["padding"]), "output_padding": _torch_arg(layer["output_padding"]),
+        "dilation": _torch_arg(layer["dilation"]), "bias": layer["bias"],
+    }
+
+
+def _upsample_shape(layer: dict, shape: Shape) -> Shape:
+    c, h, w = _need_map(shape, "it enlarges feature maps, before any flatten")
+    sh, sw = pair(layer["scale_factor"])
+    return (c, h * sh, w * sw)
+
+
+def _upsample_formula(layer: dict, shape: Shape) -> str:
+    if shape is None or len(shape) != 3:
+        return "out = in * scale_factor"
+    sh, sw = pair(layer["scale_factor"])
+    return f"H_out = {shape[1]} * {sh} = {shape[1] * sh}, W_out = {shape[2]} * {sw} = {shape[2] * sw}"
+
+
+def _upsample_torch(layer: dict, shape: Shape) -> tuple[str, dict]:
+    kwargs: dict = {"scale_factor": tuple(float(v) for v in pair(layer["scale_factor"])), "mode": layer["mode"]}
+    if layer["mode"] == "bilinear":
+        kwargs["align_corners"] = False
+    return "nn.Upsample", kwargs
+
+
+# --- detect_head: a grid detection head (CenterNet style) -----------------------------------------------
+
+#: the values a detection head gives per grid cell after its class scores: centre offset x, y in the
+#: cell and box width, height as fractions of the image (all through a sigmoid when decoded)
+DETECT_BOX_VALUES = 4
+
+
+def _detect_head_shape(layer: dict, shape: Shape) -> Shape:
+    c, h, w = _need_map(shape, "a detection head works on the feature map of a conv body, before any flatten.")
+    return (int(layer["num_classes"]) + DETECT_BOX_VALUES, h, w)
+
+
+def _detect_head_params(layer: dict, inp: Shape, out: Shape) -> tuple[int, int]:
+    hidden, c = int(layer["hidden"]), inp[0]
+    if hidden:
+        return hidden * c * 9 + out[0] * hidden, hidden + out[0]
+    return out[0] * c, out[0]
+
+
+def _detect_head_mult_adds(layer: dict, inp: Shape, out: Shape) -> int:
+    weights, _ = _detect_head_params(layer, inp, out)
+    return weights * out[1] * out[2]
+
+
+def _detect_head_formula(layer: dict, shape: Shape) -> str:
+    if not shape:
+        return "out = (classes + 4) x H x W: per cell a score per class, centre offset x, y and box w, h"
+    k = layer["num_classes"]
+    return (f"out = ({k} classes + 4 box values) x {shape[1]} x {shape[2]} cells = "
+            f"{k + DETECT_BOX_VALUES}x{shape[1]}x{shape[2]}")
+
+
+def _detect_head_torch(layer: dict, shape: Shape) -> tuple[str, dict]:
+    return "DetectHead", {"in_channels": shape[0], "num_classes": layer["num_classes"], "hidden": layer["hidden"]}
+
+
 # --- the table -----------------------------------------------------------------------------------------
 
 
@@ -800,6 +912,70 @@ _TYPES: list[LayerType] = [
             {"in_features": shape[0], "out_features": layer["out_features"], "bias": layer["bias"]},
         ),
     ),
+    LayerType(
+        name="conv_transpose2d",
+        title="Transposed convolution 2D",
+        category="Convolution",
+        help=(
+            "Learned upsampling (a 'deconvolution'): each input value scatters a kernel-sized window into the "
+            "output, so stride s enlarges the map about s times. Output size: (in - 1)*stride - 2*pad + "
+            "dilation*(kernel-1) + output_padding + 1; weights = in_channels * out_channels * kernel_h * kernel_w."
+        ),
+        params=[
+            ParamSpec("out_channels", "int", 8, 1, 8192, help="Number of output channels."),
+            ParamSpec("kernel_size", "int_or_pair", 2, 1, 64, help="Kernel height and width."),
+            ParamSpec("stride", "int_or_pair", 2, 1, 64, help="Upsampling factor: stride 2 with kernel 2 doubles the size."),
+            ParamSpec("padding", "int_or_pair", 0, 0, 64, help="Removed from each side of the output: dilation*(kernel-1) - pad."),
+            ParamSpec("output_padding", "int_or_pair", 0, 0, 63,
+                      help="Added to one side of the output (smaller than the stride): picks among sizes a strided conv maps to one."),
+            ParamSpec("dilation", "int_or_pair", 1, 1, 64, help="Spacing between kernel elements."),
+            ParamSpec("bias", "bool", True, help="Add a learned bias per output channel."),
+        ],
+        shape_rule=_deconv_shape,
+        param_rule=_deconv_params,
+        mult_adds_rule=_deconv_mult_adds,
+        describe_rule=lambda layer: (f"transposed conv {_window_text(layer.get('kernel_size', 2))}, "
+                                     f"{layer.get('out_channels', '?')} filters, stride {_pair_text(layer.get('stride', 2))}"),
+        formula_rule=_deconv_formula,
+        torch_rule=_deconv_torch,
+    ),
+    LayerType(
+        name="upsample",
+        title="Upsample",
+        category="Shape",
+        help="Enlarges each channel by a whole factor, repeating pixels (nearest) or interpolating (bilinear); no parameters.",
+        params=[
+            ParamSpec("scale_factor", "int_or_pair", 2, 1, 16, help="How many times larger (height, width): out = in * factor."),
+            ParamSpec("mode", "choice", "nearest", choices=("nearest", "bilinear"),
+                      help="nearest repeats each value; bilinear interpolates between neighbours (align_corners off)."),
+        ],
+        shape_rule=_upsample_shape,
+        describe_rule=lambda layer: f"upsample x{_pair_text(layer.get('scale_factor', 2))} ({layer.get('mode', 'nearest')})",
+        formula_rule=_upsample_formula,
+        torch_rule=_upsample_torch,
+    ),
+    LayerType(
+        name="detect_head",
+        title="Detection head",
+        category="Head",
+        help=(
+            "Finds several objects: each cell of the feature map gives a score per class (is an object's centre "
+            "here?) and the box of that object (centre offset in the cell, width and height). Put it on the "
+            "last feature map of a conv body; its cell size (stride) is the image size over the map size. "
+            "Optional hidden 3x3 conv + ReLU, then a 1x1 conv to classes + 4 channels."
+        ),
+        params=[
+            ParamSpec("num_classes", "int", 5, 1, 10_000, help="Number of object classes."),
+            ParamSpec("hidden", "int", 64, 0, 4096,
+                      help="Channels of the 3x3 conv + ReLU before the output (0 = a single 1x1 conv)."),
+        ],
+        shape_rule=_detect_head_shape,
+        param_rule=_detect_head_params,
+        mult_adds_rule=_detect_head_mult_adds,
+        describe_rule=lambda layer: f"detection head, {layer.get('num_classes', '?')} classes",
+        formula_rule=_detect_head_formula,
+        torch_rule=_detect_head_torch,
+    ),
 ]
 
 LAYER_TYPES: dict[str, LayerType] = {t.name: t for t in _TYPES}
@@ -812,6 +988,19 @@ def get_layer_type(name: str) -> LayerType:
     except (KeyError, TypeError):
         known = ", ".join(LAYER_TYPES)
         raise KeyError(f"Unknown layer type {name!r}; known types: {known}.") from None
+
+
+def register_layer_type(layer_type: LayerType) -> LayerType:
+    """Add a layer type (palette, forms, inference, builder and exporters read it from here on)."""
+    if layer_type.category not in CATEGORIES:
+        raise ValueError(f"unknown category {layer_type.category!r}; use one of {', '.join(CATEGORIES)}")
+    LAYER_TYPES[layer_type.name] = layer_type
+    return layer_type
+
+
+def unregister_layer_type(name: str) -> None:
+    """Remove a layer type (a test that registered a toy one)."""
+    LAYER_TYPES.pop(name, None)
 
 
 def categories() -> dict[str, list[LayerType]]:

@@ -18,10 +18,10 @@ from cnnstudio.core.errors import FormatError, UserError
 from cnnstudio.core.fileio import atomic_write_json
 from cnnstudio.core.formats import read_json, upgrade
 from cnnstudio.core.registry import LAYER_TYPES
+from cnnstudio.core.tasks import get_task, head_keys, is_task, task_problems, unknown_task_message
 
 SPEC_FORMAT = "cnnstudio-network"
 SPEC_VERSION = 1
-TASKS = ("classification", "localization")
 
 #: A layer id: letters, digits, '_' and '-', starting with a letter (a PyTorch module name).
 LAYER_ID_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
@@ -86,9 +86,11 @@ def structure_problems(spec: Any) -> list[str]:
     problems = top_level_problems(spec)
     seen: set[str] = set()
     problems.extend(_layers_problems(spec.get("layers"), "layers", seen))
-    head = spec.get("box_head")
-    if spec.get("task") == "localization" and isinstance(head, dict):
-        problems.extend(_layers_problems(head.get("layers", []), "box head layers", seen, allow_empty=True))
+    task = get_task(spec.get("task", "classification")) if is_task(spec.get("task", "classification")) else None
+    head = spec.get(task.head_key) if task is not None and task.head_key else None
+    if isinstance(head, dict):  # the task's head (localization: the box head)
+        where = task.head_key.replace("_", " ") + " layers"
+        problems.extend(_layers_problems(head.get("layers", []), where, seen, allow_empty=True))
     return problems
 
 
@@ -96,7 +98,7 @@ def top_level_problems(spec: dict) -> list[str]:
     """Problems of the spec outside its layer entries: entries, input, task, classes, box head."""
     problems: list[str] = []
     for key in spec:
-        if key not in _TOP_KEYS:
+        if key not in _TOP_KEYS and key not in head_keys():
             problems.append(f"The network spec has an unknown entry {key!r}.")
     inp = spec.get("input")
     if not isinstance(inp, dict):
@@ -107,8 +109,8 @@ def top_level_problems(spec: dict) -> list[str]:
             if not _is_int(value) or value < 1:
                 problems.append(f"The input {key} must be a whole number of at least 1 (found {value!r}).")
     task = spec.get("task", "classification")
-    if task not in TASKS:
-        problems.append(f"The task must be 'classification' or 'localization' (found {task!r}).")
+    if not is_task(task):
+        problems.append(unknown_task_message(task))
     classes = spec.get("classes", [])
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
         problems.append("The classes must be a list of class names.")
@@ -133,25 +135,15 @@ def top_level_problems(spec: dict) -> list[str]:
                 )
         if isinstance(pre.get("std"), list) and any(v == 0 for v in pre["std"]):
             problems.append("The preprocess std must not contain 0.")
+        if pre.get("polarity", "keep") not in ("keep", "invert", "auto"):
+            problems.append('The preprocess polarity must be "keep", "invert" or "auto".')
+        if pre.get("ink", "") not in ("light", "dark", ""):
+            problems.append('The preprocess ink must be "light", "dark" or "" (unknown).')
     layers = spec.get("layers")
     if not isinstance(layers, list):
         problems.append("The network spec's layers must be a list of layers.")
-    head = spec.get("box_head")
-    if task == "localization":
-        if not isinstance(head, dict):
-            problems.append('A localization network needs a "box_head" with "from" (a layer id) and "layers".')
-        else:
-            for key in head:
-                if key not in ("from", "layers"):
-                    problems.append(f"The box head has an unknown entry {key!r}.")
-            trunk_ids = [layer.get("id") for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) else []
-            source = head.get("from")
-            if not isinstance(source, str) or source not in trunk_ids:
-                problems.append(f"The box head branches from {source!r}, which is not a layer of the network.")
-            if not isinstance(head.get("layers", []), list):
-                problems.append("The box head's layers must be a list of layers.")
-    elif head is not None:
-        problems.append('Only a localization network has a "box_head"; set "task" to "localization" or remove it.')
+    if is_task(task):
+        problems.extend(task_problems(spec))  # the task's head rules (core.tasks)
     return problems
 
 
@@ -217,9 +209,10 @@ def normalize_spec(spec: dict) -> dict:
     pre["std"] = list(pre["std"])
     out["preprocess"] = pre
     out["layers"] = [fill_layer_defaults(layer) for layer in spec["layers"]]
-    if out["task"] == "localization":
-        head = spec["box_head"]
-        out["box_head"] = {"from": head["from"], "layers": [fill_layer_defaults(layer) for layer in head.get("layers", [])]}
+    key = get_task(out["task"]).head_key
+    if key:
+        head = spec[key]
+        out[key] = {"from": head["from"], "layers": [fill_layer_defaults(layer) for layer in head.get("layers", [])]}
     return out
 
 
@@ -274,11 +267,12 @@ def save_spec(spec: dict, path: str | os.PathLike) -> None:
 
 
 def all_layers(spec: dict) -> list[dict]:
-    """The trunk's layers followed by the box head's."""
+    """The trunk's layers followed by those of a task head (localization's box head)."""
     layers = list(spec.get("layers") or [])
-    head = spec.get("box_head")
-    if isinstance(head, dict) and isinstance(head.get("layers"), list):
-        layers.extend(head["layers"])
+    for key in head_keys():
+        head = spec.get(key)
+        if isinstance(head, dict) and isinstance(head.get("layers"), list):
+            layers.extend(head["layers"])
     return layers
 
 

@@ -14,8 +14,7 @@ from typing import Any
 
 from cnnstudio.core.registry import get_layer_type
 from cnnstudio.core.spec import all_layers, new_layer_id
-
-TASKS = ("classification", "localization")
+from cnnstudio.core.tasks import head_keys
 
 
 def _layers(spec: dict) -> list[dict]:
@@ -172,9 +171,10 @@ def rename_layer(spec: dict, old_id: str, new_id: str) -> dict:
     if new_id != old_id and any(layer.get("id") == new_id for layer in all_layers(new)):
         raise ValueError(f"another layer is already called {new_id!r}")
     _layers(new)[layer_index(new, old_id)]["id"] = new_id
-    head = new.get("box_head")
-    if isinstance(head, dict) and head.get("from") == old_id:
-        head["from"] = new_id
+    for key in head_keys():  # a task head's branch point (localization's box head)
+        head = new.get(key)
+        if isinstance(head, dict) and head.get("from") == old_id:
+            head["from"] = new_id
     return new
 
 
@@ -213,21 +213,23 @@ def set_input(
 
 
 def set_task(spec: dict, task: str) -> dict:
-    """Set the task: "classification" or "localization".
+    """Set the task (a name of the task registry: "classification", "localization", ...).
 
-    Localization needs a box head: a default one (branching from the layer before the last) is added
-    when there is none; going back to classification removes it.
+    A task with a head (localization's box head) gets its default one when there is none; the heads
+    of other tasks are removed.
     """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; use one of {', '.join(TASKS)}")
+    from cnnstudio.core.tasks import get_task, is_task, task_names
+
+    if not is_task(task):
+        raise ValueError(f"unknown task {task!r}; use one of {', '.join(task_names())}")
     new = copy.deepcopy(spec)
     new["task"] = task
-    if task == "classification":
-        new.pop("box_head", None)
-    elif not isinstance(new.get("box_head"), dict):
-        trunk = [layer.get("id") for layer in new.get("layers", [])]
-        source = trunk[-2] if len(trunk) >= 2 else (trunk[-1] if trunk else "")
-        new = set_box_head(new, source, 0)
+    kind = get_task(task)
+    for key in head_keys():
+        if key != kind.head_key:
+            new.pop(key, None)
+    if kind.default_head is not None:
+        new = kind.default_head(new)
     return new
 
 
@@ -294,7 +296,7 @@ def fit_classes(spec: dict, classes: Sequence[str]) -> dict:
             known = get_layer_type(str(layer.get("type"))).param_names
         except (KeyError, ValueError):
             known = ()
-        for param in ("out_features", "out_channels"):
+        for param in ("num_classes", "out_features", "out_channels"):  # a head's class count first
             if param in layer or param in known:
                 new = set_param(spec, layer_key(layer, index), param, len(names))
                 new["classes"] = names
@@ -309,12 +311,15 @@ def with_placeholder_classes(spec: dict) -> dict:
     count that does not match is offered :func:`fit_classes`.
     """
     from cnnstudio.core.inference import infer
+    from cnnstudio.core.tasks import DEFAULT_TASK, get_task, is_task
 
     probe = dict(spec)
     probe["classes"] = ["c0", "c1"]
     out = infer(probe).output_shape
-    if out is not None and len(out) == 1 and out[0] >= 1:
-        probe["classes"] = [f"c{i}" for i in range(out[0])]
+    task = get_task(spec.get("task", DEFAULT_TASK) if is_task(spec.get("task", DEFAULT_TASK)) else DEFAULT_TASK)
+    count = task.class_count(out) if out is not None else None  # the task says where its class scores are
+    if count is not None and count >= 1:
+        probe["classes"] = [f"c{i}" for i in range(count)]
     return probe
 
 
@@ -324,9 +329,12 @@ def classes_fit(spec: dict, classes: Sequence[str]) -> bool | None:
     ``None`` when the network has no flat output to judge (an invalid network; inference reports why).
     """
     from cnnstudio.core.inference import infer
+    from cnnstudio.core.tasks import DEFAULT_TASK, get_task, is_task
 
     out = infer(with_placeholder_classes(spec)).output_shape
-    if out is None or len(out) != 1:
+    name = spec.get("task", DEFAULT_TASK)
+    count = get_task(name if is_task(name) else DEFAULT_TASK).class_count(out) if out is not None else None
+    if count is None:
         return None
     named = spec.get("classes") if isinstance(spec.get("classes"), list) else []
-    return out[0] == len(classes) and (not named or len(named) == len(classes))
+    return count == len(classes) and (not named or len(named) == len(classes))

@@ -28,7 +28,7 @@ def _template_files() -> dict[str, Path]:
 def template_names() -> list[str]:
     """Names of the bundled templates (file names without ``.json``), LeNet-5 first."""
     names = sorted(_template_files())
-    preferred = ["lenet5", "mlp", "tinyvgg", "vgg-small", "shapes-localizer"]
+    preferred = ["lenet5", "mlp", "tinyvgg", "vgg-small", "shapes-localizer", "detector", "segmenter"]
     return [n for n in preferred if n in names] + [n for n in names if n not in preferred]
 
 

@@ -9,7 +9,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from cnnstudio.core.project import ProjectDocument
+from cnnstudio.core.project import RECORDED_SECTIONS, ProjectDocument
 
 
 class SetSectionCommand(QUndoCommand):
@@ -67,11 +67,17 @@ class AppContext(QObject):
         self.device_label = "detecting…"
         self.device_kind = ""
         self.library_versions: dict[str, str] = {}
-        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        # the document's dirty flag is exact by itself (it compares with the file); the stack's clean
+        # index is not: runs are recorded outside the stack, so "stack clean" need not mean "saved"
         self.document.replaced.connect(self._on_document_replaced)
 
     def edit(self, section: str, new_value: Any, text: str, merge_key: str | None = None) -> None:
-        """Change a document section as one undoable step named ``text``."""
+        """Change a document section as one undoable step named ``text``.
+
+        Runs are not edits (:meth:`ProjectDocument.add_run` records them): undo never removes one.
+        """
+        if section in RECORDED_SECTIONS:
+            raise KeyError(f"the section {section!r} is not edited through the undo stack")
         if new_value == self.document.get(section):
             return
         self.undo_stack.push(SetSectionCommand(self.document, section, new_value, text, merge_key))
@@ -87,7 +93,3 @@ class AppContext(QObject):
     def _on_document_replaced(self) -> None:
         if shiboken6.isValid(self.undo_stack):  # the document may outlive this context (and its stack)
             self.undo_stack.clear()
-
-    def _on_clean_changed(self, clean: bool) -> None:
-        if clean:
-            self.document.mark_clean()

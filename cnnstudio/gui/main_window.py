@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -33,38 +32,24 @@ import cnnstudio
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.project import PROJECT_SUFFIX
 from cnnstudio.gui.context import AppContext
+from cnnstudio.gui.workers import WorkerGroup
 from cnnstudio.gui.workspaces import WorkspaceEntry, available_workspaces
 from cnnstudio.gui.workspaces.base import WorkspaceBase
 
 MAX_RECENT = 8
 PROJECT_FILTER = f"CNN Studio projects (*{PROJECT_SUFFIX});;All files (*)"
+OPEN_FILTER = f"CNN Studio projects and ONNX models (*{PROJECT_SUFFIX} *.onnx);;ONNX models (*.onnx);;" + PROJECT_FILTER
 
 
-class _DeviceProbe(QObject):
-    """Detects the compute device and library versions on a plain thread (torch loads slowly)."""
+def _probe_device() -> tuple[str, str, dict]:
+    """The compute device and library versions (on a worker thread: torch loads slowly)."""
+    try:
+        from cnnstudio.ml.device import detect_device, library_versions
 
-    finished = Signal(str, str, dict)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._thread = threading.Thread(target=self._run, name="cnnstudio-device-probe", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def wait(self, timeout: float = 30.0) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        try:
-            from cnnstudio.ml.device import detect_device, library_versions
-
-            info = detect_device()
-            versions = library_versions()
-            self.finished.emit(info.kind, info.label, versions)
-        except Exception as exc:  # a broken torch install must not break the window
-            self.finished.emit("cpu", f"CPU (device detection failed: {exc})", {})
+        info = detect_device()
+        return info.kind, info.label, library_versions()
+    except Exception as exc:  # a broken torch install must not break the window
+        return "cpu", f"CPU (device detection failed: {exc})", {}
 
 
 class MainWindow(QMainWindow):
@@ -101,16 +86,16 @@ class MainWindow(QMainWindow):
         if start:
             self.show_workspace(start)
 
-        self._probe: _DeviceProbe | None = None
+        self.workers = WorkerGroup(self)  # the window's own background work; shut down on close
+        self._probe = None  # the device probe's request once it started
         if probe_device:
-            self._probe = _DeviceProbe()
-            self._probe.finished.connect(self._on_device, Qt.ConnectionType.QueuedConnection)
             # after the first paint: importing torch on a thread still competes for the GIL
             QTimer.singleShot(400, self, self._start_probe)
 
     def _start_probe(self) -> None:
-        if self._probe is not None and not self._closing:  # not once the window has closed (a leaked thread)
-            self._probe.start()
+        if not self._closing:  # not once the window has closed (a group shut down starts nothing anyway)
+            self._probe = self.workers.run(_probe_device, tag="device-probe",
+                                           on_done=lambda found: self._on_device(*found))
 
     # --- workspaces ------------------------------------------------------------------------------
     def _build_switcher(self) -> None:
@@ -190,7 +175,7 @@ class MainWindow(QMainWindow):
         undo = self.ctx.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.ctx.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        redo.setShortcuts(redo_shortcuts())  # Ctrl+Y everywhere, plus the platform's own redo key
         edit_menu.addAction(undo)
         edit_menu.addAction(redo)
         self.action_undo, self.action_redo = undo, redo
@@ -212,6 +197,9 @@ class MainWindow(QMainWindow):
 
         help_menu = menu.addMenu("&Help")
         self._add(help_menu, "&About CNN Studio", self.show_about)
+        from cnnstudio.gui.help import HelpActions
+
+        self.help = HelpActions(self, help_menu)  # User Guide (F1) and Keyboard Shortcuts
         self.view_menu = view_menu
         self.file_menu = file_menu
         self.edit_menu = edit_menu
@@ -298,11 +286,13 @@ class MainWindow(QMainWindow):
             self.ctx.show_status("New project")
 
     def open_project_dialog(self) -> None:
-        if not self.maybe_save():
+        path, _ = QFileDialog.getOpenFileName(self, "Open Project or Model", self._last_dir(), OPEN_FILTER)
+        if not path:
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open Project", self._last_dir(), PROJECT_FILTER)
-        if path:
-            self.open_project(Path(path), ask=False)
+        if Path(path).suffix.lower() == ".onnx":  # a model: its graph in Inspect; the project stays open
+            self.show_workspace("inspect").show_onnx_graph(Path(path))
+            return
+        self.open_project(Path(path), ask=True)
 
     def open_project(self, path: Path, ask: bool = True) -> bool:
         if ask and not self.maybe_save():
@@ -403,10 +393,16 @@ class MainWindow(QMainWindow):
             self.open_path(path)
         event.acceptProposedAction()
 
-    def open_path(self, path: Path) -> bool:
-        """Open a dropped file: a project, or a file for the current workspace (an image, say)."""
+    def open_path(self, path: Path, workspace: str | None = None) -> bool:
+        """Open a dropped file: a project, or a file for the current workspace (an image, say).
+
+        ``workspace`` is shown first when it takes this kind of file (files opened from the desktop)."""
         if path.suffix.lower() == PROJECT_SUFFIX:
             return self.open_project(path)
+        if workspace in self.workspace_names():
+            module = importlib.import_module(f"cnnstudio.gui.workspaces.{workspace}")
+            if path.suffix.lower() in module.Workspace.accepted_suffixes:
+                self.show_workspace(workspace)
         current = self.current_workspace()
         if current is not None and current.open_file(path):
             return True
@@ -431,9 +427,18 @@ class MainWindow(QMainWindow):
         doc = self.ctx.document  # it may outlive this window: its events must not reach a deleted one
         doc.dirty_changed.disconnect(self._update_title)
         doc.path_changed.disconnect(self._update_title)
-        if self._probe is not None:
-            self._probe.wait()
+        self.workers.shutdown()
         event.accept()
+
+
+def redo_shortcuts() -> list[QKeySequence]:
+    """The platform's redo keys (Ctrl+Shift+Z on macOS and most Linux desktops) plus Ctrl+Y and Ctrl+Shift+Z."""
+    keys: list[QKeySequence] = []
+    for key in (*QKeySequence.keyBindings(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y"),
+                QKeySequence("Ctrl+Shift+Z")):
+        if not key.isEmpty() and key not in keys:
+            keys.append(key)
+    return keys
 
 
 def apply_theme(key: str) -> None:
@@ -449,12 +454,19 @@ def apply_theme(key: str) -> None:
     scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(key, Qt.ColorScheme.Unknown)
     if hasattr(hints, "setColorScheme"):
         hints.setColorScheme(scheme)
+    from cnnstudio.gui.theme import live_widgets, repolish_style_sheets, retone_all, with_readable_hints
+
     if key == "dark":
-        app.setPalette(dark_palette())
+        palette = dark_palette()
     elif key == "light":
-        app.setPalette(app.style().standardPalette())
+        palette = app.style().standardPalette()
     else:
-        app.setPalette(QPalette())
+        app.setPalette(QPalette())  # the system's own, then with hints that read (≥ 4.5:1)
+        palette = QPalette(app.palette())
+    app.setPalette(with_readable_hints(palette))
+    widgets = live_widgets()
+    repolish_style_sheets(widgets)  # style-sheet widgets would keep the old palette (black text on dark)
+    retone_all(widgets)  # error and success messages in this theme's readable red and green
 
 
 def dark_palette() -> QPalette:

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from cnnstudio.core.data_config import normalize_augment
+from cnnstudio.core.tasks import get_task
 
 # RGB <-> YIQ, for a cheap per-image hue rotation (a rotation of the I/Q chroma plane)
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
@@ -210,6 +211,6 @@ def v2_transform(augment: dict | None, task: str = "classification"):
                                     saturation=s.saturation or None, hue=s.hue or None))
     if s.noise > 0:
         steps.append(v2.GaussianNoise(sigma=s.noise, clip=True))
-    if task == "localization":
+    if "boxes" in get_task(task).data_targets:  # the task's targets move with the image (core.tasks)
         steps.append(v2.ClampBoundingBoxes())
     return v2.Compose(steps)

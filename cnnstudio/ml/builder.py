@@ -15,6 +15,7 @@ from cnnstudio.core.errors import UserError
 from cnnstudio.core.inference import NetworkSummary, infer
 from cnnstudio.core.registry import LAYER_TYPES
 from cnnstudio.core.spec import load_spec
+from cnnstudio.core.tasks import task_of
 
 
 class MinPool2d(nn.MaxPool2d):
@@ -38,11 +39,30 @@ class GlobalAvgPool2d(nn.Module):
         return x.mean(dim=(2, 3))
 
 
+class DetectHead(nn.Module):
+    """A grid detection head: [3x3 conv ``hidden`` + ReLU], then a 1x1 conv to ``num_classes + 4``
+    channels per cell (class score logits, then centre offset x, y and box w, h logits). The class
+    biases start at -4.6 (a score of 1 %), as CenterNet does, so the rare object cells are learnt fast."""
+
+    def __init__(self, in_channels: int, num_classes: int, hidden: int = 64):
+        super().__init__()
+        self.num_classes = int(num_classes)
+        body = [nn.Conv2d(in_channels, hidden, 3, padding=1), nn.ReLU(inplace=True)] if hidden else []
+        self.body = nn.Sequential(*body)
+        self.out = nn.Conv2d(hidden or in_channels, self.num_classes + 4, 1)
+        with torch.no_grad():
+            self.out.bias[: self.num_classes].fill_(-4.6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.body(x))
+
+
 #: Modules of CNN Studio's own, by the names the registry uses (code export copies their source).
 CUSTOM_MODULES: dict[str, type[nn.Module]] = {
     "MinPool2d": MinPool2d,
     "Sign": Sign,
     "GlobalAvgPool2d": GlobalAvgPool2d,
+    "DetectHead": DetectHead,
 }
 
 
@@ -90,10 +110,11 @@ class SpecModel(nn.Module):
             self.layers[layer["id"]] = build_layer(layer, info.input_shape)
         self.box_head: nn.ModuleDict | None = None
         self.box_source: str | None = None
-        if spec.get("task") == "localization":
-            self.box_source = spec["box_head"]["from"]
+        head_key = task_of(spec).head_key  # the task's head branching off the trunk (localization: box_head)
+        if head_key:
+            self.box_source = spec[head_key]["from"]
             self.box_head = nn.ModuleDict()
-            for layer, info in zip(spec["box_head"]["layers"], summary.box_head.layers):
+            for layer, info in zip(spec[head_key]["layers"], summary.box_head.layers):
                 self.box_head[layer["id"]] = build_layer(layer, info.input_shape)
 
     @property

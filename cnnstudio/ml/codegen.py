@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cnnstudio.core.fileio import atomic_write_text
 from cnnstudio.core.registry import LAYER_TYPES, describe, format_shape
+from cnnstudio.core.tasks import task_of
 from cnnstudio.ml.builder import CUSTOM_MODULES, _checked
 
 #: Arguments always written out, even when equal to the default (they say what the layer is).
@@ -56,7 +57,7 @@ def torch_source(spec: dict | str) -> str:
     cls = class_name(spec)
     inp = spec["input"]
     shape = (inp["channels"], inp["height"], inp["width"])
-    localization = spec.get("task") == "localization"
+    localization = task_of(spec).head_key == "box_head"  # a box head branching off the trunk (core.tasks)
     every = spec["layers"] + (spec["box_head"]["layers"] if localization else [])
     used = {LAYER_TYPES[layer["type"]].torch_module(layer, info.input_shape)[0]
             for layer, info in zip(every, summary.all_layers)}

@@ -11,6 +11,7 @@ import numpy as np
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.model_meta import ModelMeta
 from cnnstudio.ml.preprocess import to_model_input
+from cnnstudio.ml.tasks import runtime_for_outputs
 
 PROVIDER_LABELS = {
     "CUDAExecutionProvider": "CUDA",
@@ -35,6 +36,8 @@ class Prediction:
     probabilities: np.ndarray  # (classes,)
     top: list[tuple[int, str, float]]  # (index, name, probability), best first
     bbox: tuple[float, float, float, float] | None = None  # x, y, w, h normalised to the image
+    objects: np.ndarray | None = None  # a detector's (M, 6) x, y, w, h, score, class; best first
+    mask: np.ndarray | None = None  # a segmenter's class per pixel of the model input, uint8 (h, w)
 
     @property
     def label(self) -> str:
@@ -43,12 +46,6 @@ class Prediction:
     @property
     def confidence(self) -> float:
         return self.top[0][2] if self.top else 0.0
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class OnnxModel:
@@ -71,29 +68,12 @@ class OnnxModel:
             self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=chosen)
         except Exception as exc:
             raise UserError(ort_load_error(self.path, exc)) from None
-        inputs = self.session.get_inputs()
-        if len(inputs) != 1:
-            raise UserError(f"{self.path.name} takes {len(inputs)} inputs; CNN Studio runs image models with one.")
-        self.input_name = inputs[0].name
+        self.input_name, graph_shape = accepted_input(self.session.get_inputs(), self.path.name)
         self.output_names = [o.name for o in self.session.get_outputs()]
         props = dict(self.session.get_modelmeta().custom_metadata_map)
-        graph_shape = [d if isinstance(d, int) else None for d in inputs[0].shape]
-        if len(graph_shape) == 4 and graph_shape[0] is None:
-            graph_shape[0] = 1
         first_out = self.session.get_outputs()[0].shape
         num_out = first_out[-1] if first_out and isinstance(first_out[-1], int) else None
         self.meta = ModelMeta.from_props(props, graph_shape, num_out)
-        if inputs[0].type != "tensor(float)":
-            raise UserError(
-                f"{self.path.name} takes {inputs[0].type} input; CNN Studio feeds 32-bit float images "
-                "(tensor(float))."
-            )
-        batch = inputs[0].shape[0] if inputs[0].shape else None
-        if isinstance(batch, int) and batch != 1:
-            raise UserError(
-                f"{self.path.name} was exported with a fixed batch of {batch}; CNN Studio runs image models "
-                "exported with batch 1 or a dynamic batch."
-            )
 
     @property
     def providers(self) -> list[str]:
@@ -108,20 +88,52 @@ class OnnxModel:
 
     def predict_batch(self, batch: np.ndarray, k: int = 5) -> list[Prediction]:
         outputs = self.run(batch)
-        logits = outputs.get("logits", next(iter(outputs.values())))
-        logits = np.asarray(logits, dtype=np.float32).reshape(len(batch), -1)
-        boxes = outputs.get("bbox")
-        probs = logits if _looks_like_probabilities(logits) else softmax(logits)
+        decoded = runtime_for_outputs(self.output_names).decode(outputs)  # the one decoding (ml.tasks)
         result = []
-        for i, p in enumerate(probs):
+        for i, p in enumerate(decoded.probabilities):
             order = np.argsort(-p)[: max(1, k)]
             top = [(int(j), self.meta.class_name(int(j)), float(p[j])) for j in order]
-            box = tuple(float(v) for v in boxes[i][:4]) if boxes is not None else None
-            result.append(Prediction(p, top, box))  # type: ignore[arg-type]
+            objects = decoded.objects_of(i) if decoded.objects is not None else None
+            mask = decoded.masks[i] if decoded.masks is not None else None
+            result.append(Prediction(p, top, decoded.box(i), objects, mask))  # type: ignore[arg-type]
         return result
 
     def predict_image(self, image: np.ndarray, k: int = 5) -> Prediction:
         return self.predict_batch(self.prepare(image), k)[0]
+
+
+def accepted_input(inputs, name: str) -> tuple[str, list[int]]:
+    """The one check of what CNN Studio can feed a model, used by predict, live, features, Inspect
+    and Live: ``inputs`` are ONNX Runtime's ``session.get_inputs()``. Returns the input's name and its
+    shape (N, C, H, W) with a dynamic batch as 1; a model it cannot feed is a UserError that says why.
+
+    CNN Studio feeds one float32 image batch, channels first (N x C x H x W), with 1 or 3 channels of a
+    fixed size, batch 1 or dynamic.
+    """
+    if len(inputs) != 1:
+        raise UserError(f"{name} takes {len(inputs)} inputs; CNN Studio runs image models with one "
+                        "(an N x C x H x W image batch).")
+    inp = inputs[0]
+    if inp.type != "tensor(float)":
+        kind = inp.type.removeprefix("tensor(").removesuffix(")")
+        raise UserError(f"{name} takes {kind} input; CNN Studio feeds 32-bit float images (tensor(float)).")
+    dims = [d if isinstance(d, int) and d > 0 else None for d in (inp.shape or [])]
+    if len(dims) != 4:
+        raise UserError(f"{name}'s input has shape {list(inp.shape or [])}; an image model takes N x C x H x W.")
+    batch, c, h, w = dims
+    if batch is not None and batch != 1:
+        raise UserError(f"{name} was exported with a fixed batch of {batch}; CNN Studio runs image models "
+                        "exported with batch 1 or a dynamic batch.")
+    if w in (1, 3) and c not in (1, 3):
+        raise UserError(f"{name} takes channels-last input (N x H x W x C, {w} channel{'s' if w > 1 else ''} "
+                        "last); CNN Studio runs channels-first (N x C x H x W) image models.")
+    if c is None or h is None or w is None:
+        shown = ["N", *("?" if d is None else str(d) for d in (c, h, w))]
+        raise UserError(f"{name}'s input size ({' x '.join(shown)}) is not fixed; CNN Studio needs a fixed "
+                        "C x H x W.")
+    if c not in (1, 3):
+        raise UserError(f"{name} takes {c} input channels; CNN Studio runs image models with 1 (gray) or 3 (RGB).")
+    return inp.name, [1, c, h, w]
 
 
 def ort_load_error(path: Path, exc: Exception) -> str:
@@ -132,7 +144,3 @@ def ort_load_error(path: Path, exc: Exception) -> str:
     first = text.splitlines()[0] if text else type(exc).__name__
     first = re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", "", first)
     return f"{path.name} is not a model ONNX Runtime can load: {first[:200]}"
-
-
-def _looks_like_probabilities(x: np.ndarray) -> bool:
-    return bool(np.all(x >= 0) and np.allclose(x.sum(axis=-1), 1.0, atol=1e-3))

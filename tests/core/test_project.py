@@ -201,3 +201,24 @@ def test_mistyped_sections_are_refused_and_the_document_is_untouched(tmp_path, s
     with pytest.raises(FormatError, match="is damaged"):
         doc.load(path)
     assert doc.to_dict() == before and doc.path is None
+
+
+def test_dirty_is_exact_undo_back_is_clean_and_a_run_stays_dirty_until_saved(tmp_path):
+    doc = ProjectDocument()
+    doc.save(tmp_path / "p.cnnproj")
+    original = doc.get("training")
+    changed = {**original, "epochs": 3}
+    doc.set("training", changed)
+    assert doc.dirty
+    doc.set("training", original)  # the same value as on disk: clean again
+    assert not doc.dirty
+    doc.add_run({"name": "r1", "path": "runs/r1"})
+    assert doc.dirty
+    doc.set("training", changed)
+    doc.set("training", original)  # undoing an unrelated edit does not hide the unsaved run
+    assert doc.dirty and [r["name"] for r in doc.runs] == ["r1"]
+    doc.save()
+    assert not doc.dirty
+    reopened = ProjectDocument()
+    reopened.load(tmp_path / "p.cnnproj")
+    assert [r["name"] for r in reopened.runs] == ["r1"] and not reopened.dirty

@@ -22,7 +22,8 @@ from cnnstudio.core.spec import fill_layer_defaults
 
 EXPECTED_TYPES = {
     "conv2d", "maxpool2d", "avgpool2d", "minpool2d", "global_avgpool", "batchnorm2d", "dropout", "relu",
-    "leaky_relu", "sigmoid", "tanh", "sign", "gelu", "softmax", "flatten", "linear",
+    "leaky_relu", "sigmoid", "tanh", "sign", "gelu", "softmax", "flatten", "linear", "detect_head",
+    "conv_transpose2d", "upsample",
 }
 
 

@@ -90,7 +90,7 @@ def test_load_from_path_dict_and_run_folder(tmp_path):
         (_minimal(layers="conv"), "layers must be a list"),
         (_minimal(layers=[]), "The network has no layers"),
         (_minimal(input={"channels": 0, "height": 8, "width": 8}), "input channels must be a whole number"),
-        (_minimal(task="segmentation"), "task must be 'classification' or 'localization'"),
+        (_minimal(task="pose"), "task must be 'classification', .* or 'segmentation' .found 'pose'."),
         (_minimal(classes=["a", "a"]), "class names must be different"),
         (_minimal(preprocess={"mean": [0.5], "std": [0]}), "std must not contain 0"),
         (_minimal(extra=1), "unknown entry 'extra'"),

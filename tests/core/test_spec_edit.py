@@ -143,8 +143,9 @@ def test_network_settings():
     assert rgb == {"mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
     assert se.set_input(se.set_input(spec, channels=3), channels=1)["preprocess"]["mean"] == [0.5]
     assert se.set_task(spec, "localization")["task"] == "localization"
+    assert se.set_task(spec, "segmentation")["task"] == "segmentation"
     with pytest.raises(ValueError, match="unknown task"):
-        se.set_task(spec, "segmentation")
+        se.set_task(spec, "pose-estimation")
     assert se.set_classes(spec, [" cat ", "", "dog"])["classes"] == ["cat", "dog"]
     assert se.set_field(spec, "name", "x")["name"] == "x"
     assert "name" not in se.set_field(spec, "name", None)

@@ -227,4 +227,4 @@ def test_window_closed_before_the_device_probe_starts_never_starts_it(qtbot, qap
     window.show()
     window.close()
     qtbot.wait(600)  # past the probe's start delay
-    assert window._probe is not None and window._probe._thread.ident is None
+    assert window._probe is None and not window.workers and window.workers.closed  # never started

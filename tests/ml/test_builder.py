@@ -41,7 +41,7 @@ def test_templates_match_torch(name):
         assert torch.equal(bbox, torch.sigmoid(features["box_out"]))
     else:
         logits = out
-    assert logits.shape == (2, summary.num_classes)
+    assert logits.shape == (2, *summary.output_shape)  # class scores, or the map of a detector or segmenter
     assert torch.equal(logits, features[summary.layers[-1].id])
 
 

@@ -25,7 +25,7 @@ def test_project_default_is_valid_digits():
 @pytest.mark.parametrize("source", list(SOURCES))
 def test_every_source_has_complete_defaults(source):
     defaults = source_defaults(source)
-    if source in ("folder", "yolo"):
+    if source in ("folder", "yolo", "coco"):
         defaults["path"] = "/somewhere"
     assert normalize_data_config(defaults)["source"] == source
 

@@ -12,8 +12,10 @@ import pytest
 import torch
 
 from cnnstudio.core.errors import UserError
+from cnnstudio.core.inference import infer
 from cnnstudio.core.model_meta import ModelMeta
 from cnnstudio.core.spec import load_spec
+from cnnstudio.core.tasks import get_task
 from cnnstudio.core.templates import template_names
 from cnnstudio.ml.builder import build_model
 from cnnstudio.ml.export import (
@@ -72,16 +74,16 @@ def test_template_exports_agree_with_torch(name, tmp_path):
     assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= 17
     assert [i.name for i in proto.graph.input] == ["input"]
     localization = spec["task"] == "localization"
-    assert [o.name for o in proto.graph.output] == (["logits", "bbox"] if localization else ["logits"])
+    assert [o.name for o in proto.graph.output] == list(get_task(spec["task"]).outputs)
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # a named, dynamic batch
     props = {p.key: p.value for p in proto.metadata_props}
-    assert props == ModelMeta.from_spec(spec).to_props()
+    assert props == {**ModelMeta.from_spec(spec).to_props(), **get_task(spec["task"]).model_props(spec)}
     assert json.loads(props["spec"]) == spec
     assert onnx_parity(model, path) <= 1e-4
     assert model.training  # export leaves the model's mode as it was
     x = np.random.default_rng(1).standard_normal((3, *model.input_shape)).astype(np.float32)
     _session, outputs = _run(path, x)
-    assert outputs[0].shape == (3, len(spec["classes"]))
+    assert outputs[0].shape == (3, *infer(spec).output_shape)  # class scores, or the map of a detector or segmenter
     if localization:
         assert outputs[1].shape == (3, 4) and outputs[1].min() >= 0 and outputs[1].max() <= 1
 
@@ -236,3 +238,151 @@ def test_an_opset_beyond_the_exporter_or_a_huge_seed_is_a_sentence(tmp_path):
     assert not (tmp_path / "m.onnx").exists()
     with pytest.raises(UserError, match="out of range"):
         load_export_source("lenet5", seed=10**20)
+
+
+# --- exactness: ceil-mode pooling, "same" convolutions, every registry option ----------------------
+
+CEIL_POOL = {
+    "format": "cnnstudio-network", "version": 1, "name": "ceil pool", "input": {"channels": 1, "height": 11, "width": 11}, "classes": ["a", "b"],
+    "layers": [
+        {"id": "p", "type": "maxpool2d", "kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True},
+        {"id": "flat", "type": "flatten"},
+        {"id": "out", "type": "linear", "out_features": 2},
+    ],
+}
+
+
+@pytest.mark.parametrize("kind", ["maxpool2d", "minpool2d", "avgpool2d"])
+def test_ceil_mode_pooling_with_padding_exports_what_torch_and_summary_compute(kind, tmp_path):
+    """1x11x11, k2 s2 p1 ceil_mode: PyTorch drops the window that would start in the right padding
+    (6x6); ONNX's own ceil_mode computes 7x7, which made the export a broken file."""
+    from cnnstudio.core.inference import infer
+
+    spec = json.loads(json.dumps(CEIL_POOL))
+    spec["layers"][0]["type"] = kind
+    assert infer(spec).layers[0].output_shape == (1, 6, 6)
+    torch.manual_seed(0)
+    model = build_model(spec)
+    x = torch.randn(3, 1, 11, 11)
+    assert model.layers["p"](x).shape == (3, 1, 6, 6)
+    path = export_onnx(model, model.spec, tmp_path / "ceil.onnx")
+    session, (got,) = _run(path, x.numpy())
+    np.testing.assert_allclose(got, model(x).detach().numpy(), atol=1e-5)
+
+
+def test_an_export_that_disagrees_with_torch_writes_nothing(tmp_path, monkeypatch):
+    """Exported as ONNX's ceil_mode (what the exporter did before), the model is refused before the
+    file is written: an existing file at the target stays as it was, no temporary file is left."""
+    import cnnstudio.ml.export as export
+
+    model = build_model(CEIL_POOL)
+    target = tmp_path / "ceil.onnx"
+    target.write_bytes(b"the user's older model")
+    monkeypatch.setattr(export, "onnx_exact_copy", lambda m, spec: m)
+    with pytest.raises(UserError, match="ceil.onnx is not usable .*; nothing was written"):
+        export_onnx(model, model.spec, target)
+    assert target.read_bytes() == b"the user's older model"
+    assert [p.name for p in tmp_path.iterdir()] == ["ceil.onnx"]
+
+
+def test_cli_export_and_train_of_a_ceil_mode_spec(tmp_path, capsys):
+    from cnnstudio.cli import main
+
+    spec = tmp_path / "ceil.json"
+    spec.write_text(json.dumps(CEIL_POOL))
+    assert main(["export", str(spec), "--onnx", str(tmp_path / "ceil.onnx")]) == 0
+    assert "max difference" in capsys.readouterr().out
+    assert ort.InferenceSession(str(tmp_path / "ceil.onnx")).run(None, {"input": np.zeros((1, 1, 11, 11), np.float32)})
+
+
+def test_train_whose_export_fails_does_not_report_success(tmp_path, capsys, monkeypatch):
+    import cnnstudio.ml.export as export
+    from cnnstudio.cli import main
+
+    def broken(*_args, **_kw):
+        raise UserError("The ONNX export of model.onnx does not compute what the PyTorch network computes.")
+
+    monkeypatch.setattr(export, "export_onnx", broken)
+    spec = tmp_path / "ceil.json"
+    spec.write_text(json.dumps({**CEIL_POOL, "input": {"channels": 1, "height": 8, "width": 8},
+                                "classes": [str(i) for i in range(10)],
+                                "layers": [*CEIL_POOL["layers"][:2], {"id": "out", "type": "linear", "out_features": 10}]}))
+    code = main(["train", str(spec), "--data", "digits", "--epochs", "1", "--device", "cpu", "--threads", "1",
+                 "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "The ONNX export failed" in err and not (tmp_path / "run" / "model.onnx").exists()
+
+
+_SMALL = {"out_channels": 4, "groups": 4, "out_features": 5, "kernel_size": 4, "stride": 3, "padding": 2,
+          "dilation": 2}
+
+
+def _param_values(param):
+    """Values of one registry parameter (its kind, range and choices), capped to tiny networks."""
+    from hypothesis import strategies as st
+
+    top = min(_SMALL.get(param.name, param.maximum or 4), param.maximum or 4)
+    if param.kind == "int":
+        return st.integers(int(param.minimum), int(top))
+    if param.kind == "float":
+        return st.sampled_from(sorted({param.minimum, param.default, (param.minimum + param.maximum) / 2}))
+    if param.kind == "bool":
+        return st.booleans()
+    if param.kind == "choice":
+        return st.sampled_from(param.choices)
+    one = st.integers(int(param.minimum), int(top))
+    values = one | st.lists(one, min_size=2, max_size=2)
+    return values | st.sampled_from(["same", "valid"]) if param.kind == "padding" else values
+
+
+def _registry_specs():
+    """Random specs over every layer type of the registry, each parameter set or left at its default."""
+    from hypothesis import strategies as st
+
+    from cnnstudio.core.registry import LAYER_TYPES
+
+    @st.composite
+    def layer(draw):
+        name = draw(st.sampled_from(sorted(LAYER_TYPES)))
+        out = {"type": name}
+        for param in LAYER_TYPES[name].params:
+            if draw(st.booleans()):
+                out[param.name] = draw(_param_values(param))
+        return out
+
+    @st.composite
+    def spec(draw):
+        layers = [dict(item, id=f"l{i}") for i, item in enumerate(draw(st.lists(layer(), min_size=1, max_size=5)))]
+        return {"input": {"channels": draw(st.integers(1, 3)), "height": draw(st.integers(1, 9)),
+                          "width": draw(st.integers(1, 9))},
+                "classes": ["a", "b", "c"],
+                "layers": [*layers, {"id": "flat_end", "type": "flatten"},
+                           {"id": "out", "type": "linear", "out_features": 3}]}
+
+    return spec()
+
+
+def test_every_valid_registry_spec_exports_and_matches_torch(tmp_path_factory):
+    """Found before the fix: ceil-mode pooling (ONNX's rounding), dilated "same" convolutions (ONNX
+    Runtime refuses auto_pad SAME with dilation)."""
+    from hypothesis import HealthCheck, assume, given, settings
+
+    from cnnstudio.core.inference import infer
+
+    folder = tmp_path_factory.mktemp("random-exports")
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(spec=_registry_specs())
+    def check(spec):
+        summary = infer(spec)
+        assume(summary.ok)
+        torch.manual_seed(0)
+        model = build_model(spec).eval()
+        path = export_onnx(model, model.spec, folder / "m.onnx")
+        x = np.random.default_rng(1).standard_normal((3, *summary.input_shape)).astype(np.float32)
+        _, (got,) = _run(path, x)
+        with torch.no_grad():
+            np.testing.assert_allclose(got, model(torch.from_numpy(x)).numpy(), atol=1e-4, rtol=1e-4)
+
+    check()

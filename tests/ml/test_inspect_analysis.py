@@ -195,10 +195,10 @@ def test_network_view_shows_a_dropped_paper_digit_inverted_as_the_model_sees_it(
     paper = np.full((60, 40, 3), 250, np.uint8)
     paper[10:50, 18:22] = 10  # a dark "1" on white paper
     meta = ModelMeta(input_shape=(1, 28, 28), class_names=[str(i) for i in range(10)],
-                     preprocess=Preprocess(mean=(0.5,), std=(0.5,), invert=True))
+                     preprocess=Preprocess(mean=(0.5,), std=(0.5,), polarity="invert", ink="light"))
     view = network_view(to_model_input(paper, meta), meta.preprocess.mean, meta.preprocess.std)
     assert view.shape == (28, 28) and view.dtype == np.uint8
     assert view[0, 0] < 20 and view[14, 14] > 220  # paper dark, ink bright: the inversion applied
-    plain = Preprocess(mean=(0.5,), std=(0.5,), invert=False)
+    plain = Preprocess(mean=(0.5,), std=(0.5,), polarity="keep")
     meta_plain = ModelMeta(input_shape=(1, 28, 28), class_names=meta.class_names, preprocess=plain)
     assert network_view(to_model_input(paper, meta_plain), 0.5, 0.5)[0, 0] > 230

@@ -49,7 +49,7 @@ def test_to_model_input_converts_resizes_and_normalises():
     x = to_model_input(image, _meta())
     assert x.shape == (1, 1, 8, 8) and x.dtype == np.float32
     np.testing.assert_allclose(x, (1.0 - 0.5) / 0.25, rtol=1e-5)
-    inverted = to_model_input(image, _meta(preprocess=Preprocess(mean=(0.0,), std=(1.0,), invert=True)))
+    inverted = to_model_input(image, _meta(preprocess=Preprocess(mean=(0.0,), std=(1.0,), polarity="invert", ink="light")))
     np.testing.assert_allclose(inverted, 0.0, atol=1e-6)
     rgb = to_model_input(np.zeros((8, 8), np.uint8), _meta(input_shape=(3, 8, 8), preprocess=Preprocess(mean=(0.0,) * 3, std=(1.0,) * 3)))
     assert rgb.shape == (1, 3, 8, 8)
@@ -146,7 +146,7 @@ def test_bundled_model_reads_a_small_off_centre_digit_like_a_framed_one():
     from cnnstudio.ml.datasets import load_dataset
 
     runner = OnnxModel(models_dir() / "lenet5-digits.onnx")
-    assert runner.meta.preprocess.crop_to_content and runner.meta.preprocess.invert
+    assert runner.meta.preprocess.crop_to_content and runner.meta.preprocess.polarity == "auto"
     data = load_dataset({"source": "digits"})
     agree = 0
     for i in range(20):

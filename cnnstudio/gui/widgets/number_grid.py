@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import QLineEdit, QSizePolicy, QWidget
 
 from cnnstudio.core.ops import format_number
+from cnnstudio.gui.theme import is_dark, mix, readable_on
 
 WINDOW_COLOUR = QColor(37, 99, 235)  # blue: the kernel window
 OUTPUT_COLOUR = QColor(22, 163, 74)  # green: the output cell (the lecture's colours)
@@ -149,6 +160,9 @@ class NumberGrid(QWidget):
         small.setPointSizeF(max(6.0, big.pointSizeF() * 0.62))
         small.setBold(True)
         grid_pen = QPen(QColor(150, 150, 150), 1)
+        palette = self.palette()
+        dark = is_dark(palette)
+        base = palette.color(QPalette.ColorRole.Base)
         fills = {}
         for cells, colour, filled in self._highlights:
             if filled:
@@ -160,16 +174,18 @@ class NumberGrid(QWidget):
             for c in range(cols):
                 rect = self.cell_rect(r, c)
                 value = self._values[r, c]
+                # the lecture's light cells; in a dark theme the same tints, darkened towards the base colour
                 if self._fixed[r, c]:
-                    bg = QColor(222, 222, 222)
+                    bg = palette.color(QPalette.ColorRole.Mid) if dark else QColor(222, 222, 222)
                 elif self._blank[r, c]:
-                    bg = QColor(248, 248, 248)
+                    bg = base if dark else QColor(248, 248, 248)
                 elif self._heat:
                     bg = diverging_colour(value, scale)
+                    bg = mix(bg, base, 0.35) if dark else bg
                 elif self._tint is not None:
-                    bg = QColor(self._tint)
+                    bg = mix(QColor(self._tint), base, 0.78) if dark else QColor(self._tint)
                 else:
-                    bg = QColor(255, 255, 255)
+                    bg = base if dark else QColor(255, 255, 255)
                 painter.fillRect(rect, bg)
                 if (r, c) in fills:
                     painter.fillRect(rect, fills[(r, c)])
@@ -184,14 +200,14 @@ class NumberGrid(QWidget):
                     font.setPointSizeF(font.pointSizeF() - 0.5)
                     fm = QFontMetrics(font)
                 painter.setFont(font)
-                # cell backgrounds are always light, so the text is always dark (also in a dark theme)
-                painter.setPen(QColor(120, 120, 120) if self._fixed[r, c] else QColor(20, 20, 20))
+                ink = readable_on(bg)
+                painter.setPen(mix(ink, bg, 0.4) if self._fixed[r, c] else ink)
                 sub = self._subscripts.get((r, c))
                 text_rect = rect.adjusted(0, 0, 0, -int(self._cell * 0.18)) if sub else rect
                 painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, text)
                 if sub:
                     painter.setFont(small)
-                    painter.setPen(QColor(29, 78, 216))
+                    painter.setPen(QColor(140, 180, 255) if readable_on(bg).lightness() > 128 else QColor(29, 78, 216))
                     painter.drawText(rect.adjusted(2, 0, -3, -1),
                                      Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom, sub)
         for cells, colour, _filled in self._highlights:
@@ -200,7 +216,7 @@ class NumberGrid(QWidget):
                 if 0 <= r < rows and 0 <= c < cols:
                     painter.drawRect(self.cell_rect(r, c).adjusted(1, 1, -1, -1))
         if self._current is not None and self._editable and self.hasFocus():
-            painter.setPen(QPen(QColor(0, 0, 0), 2, Qt.PenStyle.DashLine))
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.Text), 2, Qt.PenStyle.DashLine))
             painter.drawRect(self.cell_rect(*self._current).adjusted(2, 2, -2, -2))
         painter.end()
 
@@ -305,7 +321,7 @@ class _CellEditor(QLineEdit):
         super().__init__(parent)
         self._done = False
         self.setFrame(False)
-        self.setStyleSheet("QLineEdit { border: 2px solid #2563eb; background: white; color: black; }")
+        self.setStyleSheet("QLineEdit { border: 2px solid #2563eb; background: palette(base); color: palette(text); }")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab):

@@ -18,7 +18,8 @@ class _ProjectUndoKeys(QObject):
         if (
             event.type() == QEvent.Type.ShortcutOverride
             and isinstance(obj, QAbstractSpinBox)
-            and (event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo))
+            and (event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)
+                 or _is_ctrl_y(event))
             and not is_typing(obj)
         ):
             event.ignore()  # not overridden: the key becomes the window's undo/redo shortcut
@@ -27,6 +28,11 @@ class _ProjectUndoKeys(QObject):
 
 
 _FILTER: _ProjectUndoKeys | None = None
+
+
+def _is_ctrl_y(event) -> bool:
+    """Ctrl+Y, the window's redo key on every platform (not a standard redo key on Linux and macOS)."""
+    return QKeySequence(event.keyCombination()) == QKeySequence("Ctrl+Y")
 
 
 def route_undo_keys(*spins: QAbstractSpinBox) -> None:

@@ -24,6 +24,9 @@ ALL_WORKSPACES = (
     WorkspaceEntry("train", "Train", "Train the network on GPU or CPU with live curves"),
     WorkspaceEntry("inspect", "Inspect", "Feature maps, learned kernels, predictions, saliency, similar images"),
     WorkspaceEntry("live", "Live", "Run a model live on a webcam or video with ONNX Runtime"),
+    WorkspaceEntry("experiments", "Experiments",
+                   "Hyperparameter search: grid, random and Bayesian (Optuna) studies over settings and layers"),
+    WorkspaceEntry("robustness", "Lab", "Transfer learning, adversarial examples, shifts, dataset bias, fairness"),
 )
 
 

@@ -32,6 +32,12 @@ def iter_load_dataset(config: dict | str) -> Generator[LoadProgress, None, Datas
         from cnnstudio.ml.datasets.folder import iter_load_folder as loader
     elif source == "yolo":
         from cnnstudio.ml.datasets.yolo import iter_load_yolo as loader
+    elif source == "multishapes":
+        from cnnstudio.ml.datasets.multishapes import iter_load_multishapes as loader
+    elif source == "scenes":
+        from cnnstudio.ml.datasets.multishapes import iter_load_scenes as loader
+    elif source == "coco":
+        from cnnstudio.ml.datasets.coco import iter_load_coco as loader
     else:
         from cnnstudio.ml.datasets.torchvision_sets import iter_load_torchvision as loader
     bundle = yield from loader(cfg)

@@ -13,13 +13,44 @@ from cnnstudio.core.errors import UserError
 _LUMA = (0.299, 0.587, 0.114)
 
 
+@dataclass(frozen=True)
+class ImageFacts:
+    """How a dataset's stored images look: what a model trained on them needs from a natural image.
+
+    ``ink``: "light" (light ink on a dark background: scikit-learn's digits, MNIST), "dark" (dark on
+    light paper) or "" (natural photos, mixed or unknown). ``cropped_to_content``: the images were
+    size-normalised, the content's bounding box filling the frame with ``content_margin`` (a fraction
+    of the content's size) on each side. ``resize``: how the loader brought them to one size.
+    :func:`cnnstudio.ml.preprocess.training_preprocess` turns these facts into a model's preprocessing.
+    """
+
+    ink: str = ""
+    cropped_to_content: bool = False
+    content_margin: float = 0.0
+    resize: str = "stretch"
+
+    @classmethod
+    def measured(cls, x: torch.Tensor, **facts) -> ImageFacts:
+        """Facts with ``ink`` measured on the images ``x`` (N, C, H, W) in [0, 1] by the border rule."""
+        from cnnstudio.ml.preprocess import dataset_ink
+
+        return cls(ink=dataset_ink(x), **facts)
+
+
 @dataclass(eq=False)  # tensors have no single truth value; compare fields explicitly
 class DatasetBundle:
     """Train and validation tensors plus what they mean.
 
     ``*_x`` are float32 (N, C, H, W) in [0, 1] (not normalised); ``*_y`` int64 class indices;
     ``*_boxes`` float32 (N, 4) ``x, y, w, h`` normalised to the image with x, y the top-left corner,
-    or None for classification. ``skipped`` lists ``(path, reason)`` of files that could not be used.
+    or None for classification. ``*_objects`` float32 (N, M, 5) rows ``class, x, y, w, h`` of every
+    object in each image, padded with rows of class -1 to the most objects M of an image: required for
+    a task whose data holds "objects" (detection), optional for localization (a YOLO folder's every
+    object, its largest being ``*_boxes``), None otherwise; ``*_y`` is then the largest object's class.
+    ``*_masks`` int64 (N, H, W) the class of every pixel, for a task whose data holds "masks"
+    (segmentation; ``*_y`` is then the image's main class), None otherwise.
+    ``skipped`` lists ``(path, reason)`` of files that could not be used.
+    ``facts`` says how the images look (ink polarity, size normalisation), for the model's preprocessing.
     """
 
     train_x: torch.Tensor
@@ -32,10 +63,18 @@ class DatasetBundle:
     val_boxes: torch.Tensor | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)
     name: str = ""
+    facts: ImageFacts = field(default_factory=ImageFacts)
+    train_objects: torch.Tensor | None = None
+    val_objects: torch.Tensor | None = None
+    train_masks: torch.Tensor | None = None
+    val_masks: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
-        if self.task not in ("classification", "localization"):
+        from cnnstudio.core.tasks import get_task, is_task
+
+        if not is_task(self.task):
             raise ValueError(f"unknown task {self.task!r}")
+        has_boxes = "boxes" in get_task(self.task).data_targets
         for x, y, boxes, which in (
             (self.train_x, self.train_y, self.train_boxes, "train"),
             (self.val_x, self.val_y, self.val_boxes, "val"),
@@ -44,10 +83,22 @@ class DatasetBundle:
                 raise ValueError(f"{which}_x must be float32 (N, C, H, W), got {x.dtype} {tuple(x.shape)}")
             if y.shape != (x.shape[0],) or y.dtype != torch.int64:
                 raise ValueError(f"{which}_y must be int64 ({x.shape[0]},), got {y.dtype} {tuple(y.shape)}")
-            if (boxes is None) != (self.task == "classification"):
-                raise ValueError(f"{which}_boxes must be given exactly for localization")
+            if (boxes is not None) != has_boxes:
+                raise ValueError(f"{which}_boxes must be given exactly for a task with boxes (localization)")
             if boxes is not None and boxes.shape != (x.shape[0], 4):
                 raise ValueError(f"{which}_boxes must be ({x.shape[0]}, 4), got {tuple(boxes.shape)}")
+        needs_objects = "objects" in get_task(self.task).data_targets
+        for x, objects, which in ((self.train_x, self.train_objects, "train"), (self.val_x, self.val_objects, "val")):
+            if needs_objects and objects is None:
+                raise ValueError(f"{which}_objects must be given for a task with objects (detection)")
+            if objects is not None and (objects.ndim != 3 or objects.shape[0] != x.shape[0] or objects.shape[2] != 5):
+                raise ValueError(f"{which}_objects must be ({x.shape[0]}, M, 5), got {tuple(objects.shape)}")
+        needs_masks = "masks" in get_task(self.task).data_targets
+        for x, masks, which in ((self.train_x, self.train_masks, "train"), (self.val_x, self.val_masks, "val")):
+            if (masks is not None) != needs_masks:
+                raise ValueError(f"{which}_masks must be given exactly for a task with masks (segmentation)")
+            if masks is not None and (masks.shape != (x.shape[0], *x.shape[2:]) or masks.dtype != torch.int64):
+                raise ValueError(f"{which}_masks must be int64 ({x.shape[0]}, H, W), got {masks.dtype} {tuple(masks.shape)}")
 
     # --- facts ---------------------------------------------------------------------------------
     @property
@@ -69,6 +120,12 @@ class DatasetBundle:
         if split not in parts:
             raise ValueError(f"split must be all, train or val, not {split!r}")
         counts = torch.zeros(len(self.classes), dtype=torch.int64)
+        objects = {"all": (self.train_objects, self.val_objects), "train": (self.train_objects,),
+                   "val": (self.val_objects,)}[split]
+        from cnnstudio.core.tasks import get_task
+
+        if "objects" in get_task(self.task).data_targets:  # a detection set counts its objects per class
+            parts[split] = tuple(o[..., 0][o[..., 0] >= 0].long() for o in objects)
         for y in parts[split]:
             if len(y):
                 counts += torch.bincount(y.cpu(), minlength=len(self.classes))[: len(self.classes)]
@@ -91,10 +148,16 @@ class DatasetBundle:
             )
         if height < 1 or width < 1:
             raise UserError(f"The network's input size {height}×{width} is not a valid image size.")
+        def resize_masks(masks):  # class per pixel: nearest, so every pixel keeps a real class
+            if masks is None or tuple(masks.shape[1:]) == (height, width):
+                return masks
+            return F.interpolate(masks[:, None].float(), size=(height, width), mode="nearest")[:, 0].long()
+
         return replace(
             self,
             train_x=convert_images(self.train_x, channels, height, width),
             val_x=convert_images(self.val_x, channels, height, width),
+            train_masks=resize_masks(self.train_masks), val_masks=resize_masks(self.val_masks),
         )
 
     def to(self, device: torch.device | str) -> DatasetBundle:
@@ -105,6 +168,8 @@ class DatasetBundle:
         return replace(
             self, train_x=move(self.train_x), train_y=move(self.train_y), val_x=move(self.val_x),
             val_y=move(self.val_y), train_boxes=move(self.train_boxes), val_boxes=move(self.val_boxes),
+            train_objects=move(self.train_objects), val_objects=move(self.val_objects),
+            train_masks=move(self.train_masks), val_masks=move(self.val_masks),
         )
 
 

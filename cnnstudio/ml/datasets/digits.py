@@ -36,5 +36,12 @@ def iter_load_digits(cfg: dict):
     y = torch.from_numpy(labels)
     return DatasetBundle(
         train_x=images[train].contiguous(), train_y=y[train], val_x=images[val].contiguous(), val_y=y[val],
-        classes=list(DIGIT_CLASSES), task="classification", name="digits",
+        classes=list(DIGIT_CLASSES), task="classification", name="digits", facts=_digits_facts(),
     )
+
+
+def _digits_facts():
+    from cnnstudio.ml.datasets.bundle import ImageFacts
+
+    # light ink on dark; each digit was size-normalised into its 8x8 box, which its strokes touch
+    return ImageFacts(ink="light", cropped_to_content=True, content_margin=0.0)

@@ -66,7 +66,7 @@ def read_images(files: list[Path], size: int, label_of, skipped: list[tuple[str,
 
 def iter_load_folder(cfg: dict):
     """Generator: progress events, returns a classification :class:`DatasetBundle` of a class-folder tree."""
-    from cnnstudio.ml.datasets.bundle import DatasetBundle
+    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
 
     root = existing_folder(cfg["path"], "image folder (one sub-folder per class)")
     yield LoadProgress(0, 0, f"Scanning {root}")
@@ -94,4 +94,5 @@ def iter_load_folder(cfg: dict):
     return DatasetBundle(
         train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
         classes=classes, task="classification", skipped=skipped, name=root.name,
+        facts=ImageFacts.measured(x),  # the files as they are (resized, not cropped); ink by the border rule
     )

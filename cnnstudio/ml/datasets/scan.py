@@ -31,8 +31,11 @@ def read_image(path: Path, size: int) -> tuple[np.ndarray | None, str]:
         return None, f"cannot be read ({exc.strerror or exc})"
     if data.size == 0:
         return None, "empty file"
+    from cnnstudio.ml.preprocess import quiet_decoding
+
     try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        with quiet_decoding():  # OpenCV's and the codecs' own lines; the reason is reported in our words
+            image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         if image is None or image.size == 0:
             return None, "not a readable image (corrupt or unsupported format)"
         image = _to_uint8_gray_or_rgb(image)

@@ -121,7 +121,7 @@ def iter_load_shapes(cfg: dict):
     """Generator: progress events, returns the shapes :class:`DatasetBundle` (task "localization")."""
     import torch
 
-    from cnnstudio.ml.datasets.bundle import DatasetBundle
+    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
     from cnnstudio.ml.datasets.events import LoadProgress
     from cnnstudio.ml.datasets.split import stratified_split
 
@@ -134,5 +134,5 @@ def iter_load_shapes(cfg: dict):
     return DatasetBundle(
         train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
         train_boxes=b[train].contiguous(), val_boxes=b[val].contiguous(),
-        classes=list(SHAPES_CLASSES), task="localization", name="shapes",
+        classes=list(SHAPES_CLASSES), task="localization", name="shapes", facts=ImageFacts.measured(x),
     )

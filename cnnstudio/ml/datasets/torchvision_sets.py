@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from cnnstudio.core.errors import UserError
+from cnnstudio.ml.datasets.bundle import ImageFacts
 from cnnstudio.ml.datasets.events import LoadProgress
 from cnnstudio.ml.datasets.split import seeded_subset
 
@@ -307,5 +308,13 @@ def iter_load_torchvision(cfg: dict):
     return DatasetBundle(
         train_x=to_float(train_img), train_y=torch.from_numpy(train_lab.astype(np.int64)),
         val_x=to_float(val_img), val_y=torch.from_numpy(val_lab.astype(np.int64)),
-        classes=classes, task="classification", name=spec.title,
+        classes=classes, task="classification", name=spec.title, facts=_FACTS.get(source, ImageFacts()),
     )
+
+
+# How the stored images look: MNIST's digits are light on dark, size-normalised into a 20x20 box centred
+# in 28x28 (a margin of 4/20 per side); Fashion-MNIST's products fill their frame; CIFAR-10 is photos.
+_FACTS = {
+    "mnist": ImageFacts(ink="light", cropped_to_content=True, content_margin=0.2),
+    "fashion-mnist": ImageFacts(ink="light", cropped_to_content=True, content_margin=0.0),
+}

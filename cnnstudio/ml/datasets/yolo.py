@@ -1,7 +1,8 @@
 """A localization folder in YOLO layout: ``images/`` and ``labels/*.txt`` with ``class cx cy w h`` lines.
 
-Our models predict one object per image, so each image keeps its largest object. Labels are converted
-from YOLO's normalised centre/size to our normalised top-left ``x, y, w, h``.
+A localizer predicts one object per image, so each image's box is its largest object; every object
+is kept beside it (``*_objects``), which a detector trains on. Labels are converted from YOLO's
+normalised centre/size to our normalised top-left ``x, y, w, h``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from cnnstudio.core.errors import UserError
 from cnnstudio.ml.datasets.events import LoadProgress
 from cnnstudio.ml.datasets.folder import existing_folder, read_images
+from cnnstudio.ml.datasets.objects import pad_objects
 from cnnstudio.ml.datasets.scan import list_images, stack_images
 from cnnstudio.ml.datasets.split import seeded_subset, stratified_split
 
@@ -111,7 +113,7 @@ def find_class_names(root: Path) -> list[str] | None:
 
 def iter_load_yolo(cfg: dict):
     """Generator: progress events, returns a localization :class:`DatasetBundle` from a YOLO folder."""
-    from cnnstudio.ml.datasets.bundle import DatasetBundle
+    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
 
     root = existing_folder(cfg["path"], "YOLO dataset (images/ and labels/ folders)")
     yield LoadProgress(0, 0, f"Scanning {root}")
@@ -126,7 +128,7 @@ def iter_load_yolo(cfg: dict):
         raise UserError(f"The images/ folder of {root} holds no images (.png, .jpg, .bmp or .webp).")
     names = find_class_names(root)
     skipped: list[tuple[str, str]] = []
-    chosen: list[tuple[Path, int, tuple[float, float, float, float]]] = []
+    chosen: list[tuple[Path, int, tuple[float, float, float, float], list]] = []
     for path in files:
         label_file = label_path_for(path)
         if not label_file.is_file():
@@ -141,10 +143,11 @@ def iter_load_yolo(cfg: dict):
             skipped.append((str(path), "its label file lists no objects"))
             continue
         cls, x, y, w, h = max(objects, key=lambda o: o[3] * o[4])
-        if names is not None and cls >= len(names):
-            skipped.append((str(path), f"class {cls} is not in the {len(names)} class names"))
+        if names is not None and any(o[0] >= len(names) for o in objects):
+            bad = next(o[0] for o in objects if o[0] >= len(names))
+            skipped.append((str(path), f"class {bad} is not in the {len(names)} class names"))
             continue
-        chosen.append((path, cls, (x, y, w, h)))
+        chosen.append((path, cls, (x, y, w, h), objects))
     if not chosen:
         raise UserError(
             f"No image in {root} has a usable label; expected labels/<name>.txt beside images/<name>.jpg "
@@ -153,20 +156,23 @@ def iter_load_yolo(cfg: dict):
     subset = seeded_subset(len(chosen), cfg.get("max_samples", 0), cfg["seed"])
     if subset is not None:
         chosen = [chosen[i] for i in subset]
-    num_classes = len(names) if names is not None else max(c for _, c, _ in chosen) + 1
+    num_classes = len(names) if names is not None else max(o[0] for *_, objs in chosen for o in objs) + 1
     classes = names if names is not None else [f"class {i}" for i in range(num_classes)]
     images, kept = yield from read_images(
-        [p for p, _, _ in chosen], cfg["image_size"], lambda i: i, skipped, root.name
+        [p for p, *_ in chosen], cfg["image_size"], lambda i: i, skipped, root.name
     )
     if not images:
         raise UserError(f"None of the labelled images in {root} could be read; all are corrupt or unsupported.")
     x_np, _ = stack_images(images, cfg.get("channels", "auto"))
     y_np = np.array([chosen[i][1] for i in kept], dtype=np.int64)
     b_np = np.array([chosen[i][2] for i in kept], dtype=np.float32)
+    o_np = pad_objects([chosen[i][3] for i in kept])
     train, val = stratified_split(y_np, cfg["val_fraction"], cfg["seed"])
-    x, y, b = torch.from_numpy(x_np), torch.from_numpy(y_np), torch.from_numpy(b_np)
+    x, y, b, o = torch.from_numpy(x_np), torch.from_numpy(y_np), torch.from_numpy(b_np), torch.from_numpy(o_np)
     return DatasetBundle(
         train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
         train_boxes=b[train].contiguous(), val_boxes=b[val].contiguous(),
+        train_objects=o[train].contiguous(), val_objects=o[val].contiguous(),
         classes=classes, task="localization", skipped=skipped, name=root.name,
+        facts=ImageFacts.measured(x),
     )

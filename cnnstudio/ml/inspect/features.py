@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from cnnstudio.core.errors import UserError
-from cnnstudio.ml.onnx_model import ort_load_error
+from cnnstudio.ml.onnx_model import accepted_input, ort_load_error
 
 
 @dataclass(frozen=True)
@@ -147,21 +147,31 @@ class OnnxFeatures:
         graph = inferred.graph
         initializers = {i.name for i in graph.initializer}
         inputs = [i for i in graph.input if i.name not in initializers]
-        if len(inputs) != 1:
-            raise UserError(f"{self.path.name} takes {len(inputs)} inputs; CNN Studio inspects image models with one.")
-        self.input_name = inputs[0].name
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        chosen = providers or ["CPUExecutionProvider"]
+        try:  # the model as it is first: what it accepts is checked before anything else
+            plain = ort.InferenceSession(model.SerializeToString(), sess_options=options, providers=chosen)
+        except Exception as exc:
+            raise UserError(ort_load_error(self.path, exc)) from None
+        self.input_name, self.graph_shape = accepted_input(plain.get_inputs(), self.path.name)
+        del plain
         self.output_names = [o.name for o in graph.output]
         self.props = {p.key: p.value for p in model.metadata_props}
-        self.input_shape = _dims(inputs[0])
+        self.input_shape = _dims(next(i for i in inputs if i.name == self.input_name))
         self.initializers = {i.name: i for i in graph.initializer}
         known = {v.name: v for v in list(graph.value_info) + list(graph.output)}
         self.tensors: list[TensorInfo] = []
         extra = []
         producers: dict[str, str] = {}
+        constant = set(initializers)  # tensors that do not depend on the image (weights and their copies)
         for node in graph.node:
             for out in node.output:
                 if out:
                     producers[out] = node.op_type
+            if all(not name or name in constant for name in node.input):
+                constant.update(out for out in node.output if out)  # Identity of a weight, Constant, ...
+                continue
             if node.op_type in _SKIP_OPS:
                 continue
             for out in node.output:
@@ -179,9 +189,6 @@ class OnnxFeatures:
         exposed = onnx.ModelProto()
         exposed.CopyFrom(model)
         exposed.graph.output.extend(extra)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        chosen = providers or ["CPUExecutionProvider"]
         try:
             self.session = ort.InferenceSession(exposed.SerializeToString(), sess_options=options, providers=chosen)
         except Exception as exc:

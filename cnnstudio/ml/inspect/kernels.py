@@ -88,7 +88,7 @@ def initial_kernels(run_dir: str | Path) -> KernelSnapshot | None:
     import torch
 
     from cnnstudio.ml.builder import build_model
-    from cnnstudio.ml.runs import load_run
+    from cnnstudio.ml.run_folder import load_run
 
     try:
         run = load_run(run_dir)
@@ -104,22 +104,13 @@ def initial_kernels(run_dir: str | Path) -> KernelSnapshot | None:
 
 
 def _read_state(path: Path) -> tuple[int | None, dict]:
-    """(epoch, model state) of a checkpoint file, loaded with ``weights_only=True`` (no pickled code).
+    """(epoch, model state) of a checkpoint file: the trainer's files and plain ``state_dict`` files,
+    through the one loader (``weights_only=True``: no pickled code)."""
+    from cnnstudio.ml.run_folder import load_checkpoint
 
-    Takes the trainer's files (a dict with ``"model"`` and ``"epoch"``) and plain ``state_dict`` files.
-    """
-    import torch
-
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        raise UserError(f"The checkpoint {path.name} is corrupt or not a CNN Studio checkpoint.") from None
-    if isinstance(payload, dict) and isinstance(payload.get("model"), dict):
-        epoch = payload.get("epoch")
-        return (epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None), payload["model"]
-    if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
-        return None, payload
-    raise UserError(f"The checkpoint {path.name} holds no model weights.")
+    payload = load_checkpoint(path)
+    epoch = payload.get("epoch")
+    return (epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None), payload["model"]
 
 
 def checkpoint_kernels(run_dir: str | Path, with_initial: bool = True) -> list[KernelSnapshot]:
@@ -134,14 +125,13 @@ def checkpoint_kernels(run_dir: str | Path, with_initial: bool = True) -> list[K
 
     Conv weights are the 4-D ``layers.<id>.weight`` tensors of each checkpoint's model state.
     """
-    from cnnstudio.ml.inspect.models import checkpoint_epoch, run_checkpoints
-    from cnnstudio.ml.runs import epoch_of_checkpoint, order_checkpoints
+    from cnnstudio.ml.run_folder import checkpoint_files, epoch_in_name, epoch_of_checkpoint
 
     by_epoch: dict[int, KernelSnapshot] = {}
-    for index, path in enumerate(order_checkpoints(run_checkpoints(run_dir))):
+    for index, path in enumerate(checkpoint_files(run_dir)):
         named = epoch_of_checkpoint(path)
         stated, state = _read_state(path)
-        epoch = named if named is not None else stated if stated is not None else checkpoint_epoch(path, index + 1)
+        epoch = named if named is not None else stated if stated is not None else epoch_in_name(path, index + 1)
         known = by_epoch.get(epoch)
         if known is not None:  # the same epoch's weights in another file: one slider position
             by_epoch[epoch] = KernelSnapshot(epoch, known.path, known.weights, (*known.sources, path.name))

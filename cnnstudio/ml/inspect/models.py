@@ -29,6 +29,20 @@ class Analysis:
     features: dict[str, np.ndarray]
     probabilities: np.ndarray
     bbox: tuple[float, float, float, float] | None = None
+    objects: np.ndarray | None = None  # a detector's (M, 6) x, y, w, h, score, class
+    mask: np.ndarray | None = None  # a segmenter's class per pixel (h, w)
+
+    @property
+    def decoded(self):
+        """The prediction as the task registry's :class:`cnnstudio.ml.tasks.Decoded` (for its overlay)."""
+        from cnnstudio.ml.tasks import Decoded
+
+        if self.objects is not None:
+            return Decoded(np.asarray(self.probabilities)[None], None, (self.objects,))
+        if self.mask is not None:
+            return Decoded(np.asarray(self.probabilities)[None], None, None, self.mask[None])
+        boxes = None if self.bbox is None else np.asarray([self.bbox], np.float32)
+        return Decoded(np.asarray(self.probabilities)[None], boxes)
 
     def top(self, meta: ModelMeta, k: int = 5) -> list[tuple[int, str, float]]:
         order = np.argsort(-self.probabilities)[: max(1, k)]
@@ -74,12 +88,15 @@ class InspectModel:
         """Activations (all, or ``names``) and the prediction for one (1, C, H, W) input, in one pass."""
         if self.onnx is not None:
             values = self.onnx.run(x, names)
-            probs, bbox = _prediction_from_outputs(values, self.onnx.output_names)
+            decoded = _decoded_outputs(values, self.onnx.output_names)
             feats = {t.name: values[t.name][0] for t in self.tensors if t.name in values and (names is None or t.name in names)}
-            return Analysis(feats, probs[0], _box(bbox))
-        feats, output = capture_torch(self.torch_model, x, names)
-        probs, boxes = _torch_prediction(output)
-        return Analysis(feats, probs[0], _box(boxes))
+        else:
+            feats, output = capture_torch(self.torch_model, x, names)
+            decoded = _decoded_torch(output, self.meta.task)
+        objects = decoded.objects_of(0) if decoded.objects is not None else None
+        bbox = _box(decoded.boxes) if decoded.boxes is not None else decoded.box(0)
+        mask = decoded.masks[0] if decoded.masks is not None else None
+        return Analysis(feats, decoded.probabilities[0], bbox, objects, mask)
 
     def predict_batch(self, x: np.ndarray, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray | None]:
         """Class probabilities (N, K) and boxes (N, 4) or None for a normalised (N, C, H, W) batch."""
@@ -93,7 +110,7 @@ class InspectModel:
                 import torch
 
                 with torch.inference_mode():
-                    p, b = _torch_prediction(self.torch_model(torch.from_numpy(chunk)))
+                    p, b = _torch_prediction(self.torch_model(torch.from_numpy(chunk)), self.meta.task)
             probs.append(p)
             if b is not None:
                 boxes.append(np.asarray(b, np.float32))
@@ -223,11 +240,6 @@ def _layer_labels(tensors: list[TensorInfo], spec: dict | None) -> dict[str, str
     return labels
 
 
-def run_checkpoints(run_dir: str | Path) -> list[Path]:
-    """The checkpoint files of a run folder (``checkpoints/*.pt``), by name."""
-    return sorted((Path(run_dir) / "checkpoints").glob("*.pt"))
-
-
 def open_model(source: str | Path | dict) -> InspectModel:
     """A spec dict, template name, spec JSON file, run folder or .onnx file, opened for inspection."""
     if isinstance(source, dict):
@@ -266,12 +278,6 @@ def open_bundled(fallback_spec: dict | None = None) -> InspectModel:
     return model
 
 
-def checkpoint_epoch(path: Path, default: int) -> int:
-    """The epoch number in a checkpoint file name ("epoch_003.pt" -> 3), else ``default``."""
-    numbers = re.findall(r"\d+", Path(path).stem)
-    return int(numbers[-1]) if numbers else default
-
-
 # --- predictions from raw outputs --------------------------------------------------------------------
 def _graph_outputs(onnx: OnnxFeatures):
     for out in onnx.session.get_outputs():
@@ -279,35 +285,30 @@ def _graph_outputs(onnx: OnnxFeatures):
             yield out.shape
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+def _decoded_outputs(values: dict[str, np.ndarray], output_names: list[str]):
+    """An ONNX model's outputs decoded by the task they belong to (:class:`cnnstudio.ml.tasks.Decoded`)."""
+    from cnnstudio.ml.tasks import runtime_for_outputs
+
+    return runtime_for_outputs(output_names).decode({n: values[n] for n in output_names if n in values})
 
 
-def _as_probabilities(logits: np.ndarray) -> np.ndarray:
-    x = np.asarray(logits, dtype=np.float32).reshape(len(logits), -1)
-    if np.all(x >= 0) and np.allclose(x.sum(axis=-1), 1.0, atol=1e-3):
-        return x
-    return _softmax(x)
+def _decoded_torch(output: Any, task: str):
+    """A torch model's output decoded by its task (:class:`cnnstudio.ml.tasks.Decoded`)."""
+    from cnnstudio.ml.tasks import as_outputs, runtime_of_model
+
+    return runtime_of_model(task).decode_outputs(as_outputs(output))
 
 
 def _prediction_from_outputs(values: dict[str, np.ndarray], output_names: list[str]):
-    logits_name = "logits" if "logits" in output_names else output_names[0]
-    probs = _as_probabilities(values[logits_name])
-    boxes = values.get("bbox") if "bbox" in output_names else None
-    return probs, (np.asarray(boxes, np.float32)[:, :4] if boxes is not None else None)
+    """(probabilities, boxes or None) of an ONNX model's outputs, decoded by the task they belong to."""
+    decoded = _decoded_outputs(values, output_names)
+    return decoded.probabilities, decoded.boxes
 
 
-def _torch_prediction(output: Any):
-    if isinstance(output, (tuple, list)):
-        logits, boxes = output[0], output[1]
-    else:
-        logits, boxes = output, None
-    probs = _as_probabilities(logits.detach().float().cpu().numpy())
-    if boxes is not None:
-        boxes = boxes.detach().float().cpu().numpy()[:, :4]
-    return probs, boxes
+def _torch_prediction(output: Any, task: str):
+    """(probabilities, boxes or None) of a torch model's output, decoded by its task."""
+    decoded = _decoded_torch(output, task)
+    return decoded.probabilities, decoded.boxes
 
 
 def _box(boxes: np.ndarray | None) -> tuple[float, float, float, float] | None:

@@ -224,21 +224,11 @@ def draw_box(
     color: tuple[int, int, int] = (255, 64, 64),
     thickness: int = 2,
 ) -> np.ndarray:
-    """Draw a normalised (x, y, w, h) box with a label on a copy of an RGB uint8 image."""
-    import cv2
+    """Draw a normalised (x, y, w, h) box with a label on a copy of an RGB uint8 image (the localization
+    task's overlay: cnnstudio.ml.tasks.localization.draw_box_rgb)."""
+    from cnnstudio.ml.tasks.localization import draw_box_rgb
 
-    out = to_rgb_uint8(image).copy()
-    h, w = out.shape[:2]
-    x0, y0 = int(round(box[0] * w)), int(round(box[1] * h))
-    x1, y1 = int(round((box[0] + box[2]) * w)), int(round((box[1] + box[3]) * h))
-    cv2.rectangle(out, (x0, y0), (x1, y1), color, thickness)
-    if label:
-        scale = max(0.35, min(0.8, w / 500))
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
-        ty = y0 - 3 if y0 - th - 4 >= 0 else min(h - 1, y1 + th + 3)
-        cv2.rectangle(out, (x0, ty - th - 3), (x0 + tw + 4, ty + 2), color, -1)
-        cv2.putText(out, label, (x0 + 2, ty - 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
-    return out
+    return draw_box_rgb(to_rgb_uint8(image), box, label, color, thickness)
 
 
 def enlarge(image: np.ndarray, size: int) -> np.ndarray:

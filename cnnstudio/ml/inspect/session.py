@@ -28,6 +28,8 @@ class InputImage:
     label: int | None = None  # the true class when known (dataset sample)
     box: tuple[float, float, float, float] | None = None  # the true box when known
     sample: int | None = None  # validation index
+    objects: np.ndarray | None = None  # the true objects (T, 5) class, x, y, w, h when known (detection data)
+    mask: np.ndarray | None = None  # the true class of every pixel when known (segmentation data)
 
 
 def sample_display(x01: Any) -> np.ndarray:
@@ -109,8 +111,14 @@ class InspectSession:
         if getattr(self.dataset, "val_boxes", None) is not None:
             box = tuple(float(v) for v in self.dataset.val_boxes[index])
         name = self.dataset.classes[label] if label < len(self.dataset.classes) else str(label)
+        objects = getattr(self.dataset, "val_objects", None)
+        if objects is not None:
+            objects = objects[index].cpu().numpy()
+            objects = objects[objects[:, 0] >= 0]
+        masks = getattr(self.dataset, "val_masks", None)
+        mask = masks[index].cpu().numpy().astype(np.uint8) if masks is not None else None
         self.input = InputImage(sample_display(x01[0]), model.prepare_samples(x01), f"validation sample {index} (class {name})",
-                                label, box, index)  # type: ignore[arg-type]
+                                label, box, index, objects, mask)  # type: ignore[arg-type]
         return self.refresh()
 
     def use_image(self, image: np.ndarray, title: str = "image") -> Analysis:

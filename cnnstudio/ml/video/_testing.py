@@ -66,7 +66,7 @@ def ink_model_module():
 
 def ink_meta() -> ModelMeta:
     return ModelMeta(input_shape=(1, 28, 28), class_names=INK_CLASSES, name="ink test model",
-                     preprocess=Preprocess(mean=(0.0,), std=(1.0,), invert=True))
+                     preprocess=Preprocess(mean=(0.0,), std=(1.0,), polarity="invert", ink="light"))
 
 
 def write_ink_model(path: str | Path) -> Path:
@@ -115,7 +115,7 @@ def lenet_module():
 
 def lenet_meta() -> ModelMeta:
     return ModelMeta(input_shape=(1, 28, 28), class_names=tuple(str(i) for i in range(10)), name="LeNet-5 (random)",
-                     preprocess=Preprocess(mean=(0.5,), std=(0.5,), invert=True))
+                     preprocess=Preprocess(mean=(0.5,), std=(0.5,), polarity="invert", ink="light"))
 
 
 def write_lenet_model(path: str | Path) -> Path:

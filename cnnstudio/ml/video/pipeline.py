@@ -50,6 +50,7 @@ class LiveResult:
     features: np.ndarray | None = None  # uint8 mosaic of the chosen layer's maps
     message: str = ""  # why there is no prediction (no model, inference failed)
     captured_at: float = 0.0  # time.perf_counter() when the frame arrived (the view measures its lag)
+    objects: tuple = ()  # a detector's objects: ((x, y, w, h) in frame pixels, class name, score), best first
 
     @property
     def label(self) -> str:
@@ -63,6 +64,9 @@ class LiveResult:
             out.update({"class": name, "class_index": index, "probability": round(prob, 6)})
         if self.box_norm is not None:
             out["box"] = [round(v, 5) for v in self.box_norm]
+        if self.objects:
+            out["objects"] = [{"class": name, "score": round(score, 5), "box": list(box)}
+                              for box, name, score in self.objects]
         if self.message:
             out["message"] = self.message
         return out
@@ -198,6 +202,8 @@ class LivePipeline:
         roi = roi_pixels(width, height, self.roi)
         top: list[tuple[int, str, float]] = []
         box = box_norm = None
+        objects: list = []
+        mask = None
         features = None
         message = ""
         t0 = time.perf_counter()
@@ -225,7 +231,12 @@ class LivePipeline:
                 k = min(self.top_k, probs.size)
                 order = np.argsort(-probs)[:k]
                 top = [(int(i), meta.class_name(int(i)), float(probs[i])) for i in order]
-                if result.bbox is not None:
+                if result.mask is not None:  # a segmenter: the class of every pixel of the region
+                    mask = (result.mask, roi, fit)
+                if result.objects is not None:  # a detector: every object, each with its class and score
+                    objects = [(_box_to_frame(o[:4], roi, fit, meta), meta.class_name(int(o[5])), float(o[4]))
+                               for o in result.objects]
+                elif result.bbox is not None:
                     box = _box_to_frame(result.bbox, roi, fit, meta)
                     box_norm = (box[0] / width, box[1] / height, box[2] / width, box[3] / height)
                 if result.features is not None and result.features.ndim == 3:
@@ -234,8 +245,12 @@ class LivePipeline:
         if self.draw:
             if self.draw_roi and self.roi is not None:
                 overlay.draw_roi(image, roi)
+            if mask is not None:
+                _blend_mask(image, *mask, meta)
             if box is not None:
                 overlay.draw_box(image, box, top[0][1] if top else "")
+            for found, name, score in objects:
+                overlay.draw_box(image, found, f"{name} {score:.0%}")
             if top:
                 overlay.draw_topk(image, top)
             elif message:
@@ -251,7 +266,22 @@ class LivePipeline:
         if index is None:
             index = self._count
         self._count += 1
-        return LiveResult(index, image, top, box, box_norm, roi, timings, fps, features, message, captured_at)
+        return LiveResult(index, image, top, box, box_norm, roi, timings, fps, features, message, captured_at,
+                          tuple(objects))
+
+
+def _blend_mask(image: np.ndarray, mask: np.ndarray, roi, fit: _Fit, meta: ModelMeta) -> None:
+    """A segmenter's mask (model input pixels) coloured in over its region of the BGR frame, in place."""
+    import cv2
+
+    from cnnstudio.ml.tasks.segmentation import colour_masks
+
+    _, ih, iw = meta.input_shape
+    x, y, w, h = roi
+    inner = mask[fit.pad_y: ih - fit.pad_y or None, fit.pad_x: iw - fit.pad_x or None]  # the letterbox's content
+    region = image[y: y + h, x: x + w]
+    full = cv2.resize(inner, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_NEAREST)
+    region[:] = colour_masks(region, full, bgr=True)
 
 
 def _box_to_frame(bbox, roi, fit: _Fit, meta: ModelMeta) -> tuple[int, int, int, int]:

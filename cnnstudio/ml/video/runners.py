@@ -13,6 +13,7 @@ import numpy as np
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.model_meta import ModelMeta
 from cnnstudio.core.paths import models_dir
+from cnnstudio.ml.tasks import as_outputs, runtime_for_outputs, runtime_of_model
 
 BUNDLED_MODEL_NAME = "lenet5-digits.onnx"
 _FEATURE_OPS = {"Conv", "Relu", "MaxPool", "AveragePool", "BatchNormalization", "LeakyRelu", "Sigmoid",
@@ -29,14 +30,8 @@ class Inference:
     probabilities: np.ndarray  # (classes,) float32
     bbox: tuple[float, float, float, float] | None  # x, y, w, h normalised to the model input
     features: np.ndarray | None  # (C, h, w) of the chosen layer, or None
-
-
-def _to_probabilities(logits: np.ndarray) -> np.ndarray:
-    p = np.asarray(logits, dtype=np.float32).reshape(-1)
-    if p.size and p.min() >= 0.0 and abs(float(p.sum()) - 1.0) < 1e-3:
-        return p
-    e = np.exp(p - p.max())
-    return e / e.sum()
+    objects: np.ndarray | None = None  # a detector's (M, 6) x, y, w, h (normalised), score, class
+    mask: np.ndarray | None = None  # a segmenter's class per pixel of the model input, uint8 (h, w)
 
 
 class OnnxRunner:
@@ -64,9 +59,8 @@ class OnnxRunner:
             self.note = f"{provider.replace('ExecutionProvider', '')} could not run {self.path.name}; using the CPU."
         self.meta: ModelMeta = self.model.meta
         self._threads = threads
-        outputs = self.model.output_names
-        self._logits_index = outputs.index("logits") if "logits" in outputs else 0
-        self._bbox_index = outputs.index("bbox") if "bbox" in outputs else None
+        self._outputs = list(self.model.output_names)
+        self._task = runtime_for_outputs(self._outputs)  # decodes the outputs (core/ml task registry)
         self._feature_session = None
         self._feature_layer: str | None = None
         self._layers: list[str] | None = None
@@ -133,12 +127,11 @@ class OnnxRunner:
     def infer(self, x: np.ndarray) -> Inference:
         tap = self._feature_session  # read once: the GUI thread may switch it between frames
         outputs = (tap or self.model.session).run(None, {self.model.input_name: x})
-        probs = _to_probabilities(outputs[self._logits_index])
-        bbox = None
-        if self._bbox_index is not None:
-            bbox = tuple(float(v) for v in np.asarray(outputs[self._bbox_index]).reshape(-1)[:4])
+        decoded = self._task.decode(dict(zip(self._outputs, outputs)))  # a tap's extra output is left out
         features = outputs[-1][0] if tap is not None else None
-        return Inference(probs, bbox, features)  # type: ignore[arg-type]
+        objects = decoded.objects_of(0) if decoded.objects is not None else None
+        mask = decoded.masks[0] if decoded.masks is not None else None
+        return Inference(decoded.probabilities[0], decoded.box(0), features, objects, mask)  # type: ignore[arg-type]
 
 
 class TorchRunner:
@@ -184,17 +177,16 @@ class TorchRunner:
 
         with torch.inference_mode():
             tensor = torch.from_numpy(x).to(self.device)
-            out = self.model(tensor)
-            logits, box = (out[0], out[1]) if isinstance(out, (tuple, list)) else (out, None)
-            probs = _to_probabilities(logits.float().cpu().numpy())
-            bbox = tuple(float(v) for v in box.float().cpu().numpy().reshape(-1)[:4]) if box is not None else None
+            decoded = runtime_of_model(self.meta.task).decode_outputs(as_outputs(self.model(tensor)))
             features = None
             layer = self._feature_layer
             if layer is not None:
                 maps = self.model.forward_features(tensor, ids=[layer])[layer]
                 if maps.ndim == 4:
                     features = maps[0].float().cpu().numpy()
-        return Inference(probs, bbox, features)  # type: ignore[arg-type]
+        objects = decoded.objects_of(0) if decoded.objects is not None else None
+        mask = decoded.masks[0] if decoded.masks is not None else None
+        return Inference(decoded.probabilities[0], decoded.box(0), features, objects, mask)  # type: ignore[arg-type]
 
 
 def load_runner(path: str | Path, provider: str | None = None):

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.core.data_config import AUGMENT_FIELDS, augment_defaults
+from cnnstudio.gui.widgets.number_spin import HumanDoubleSpinBox
 from cnnstudio.gui.widgets.undo_keys import route_undo_keys
 from cnnstudio.gui.workspaces.data.thumbnails import thumbnail
 
@@ -94,7 +95,7 @@ class AugmentPanel(QWidget):
         form = QFormLayout()
         form.setHorizontalSpacing(10)
         for field in AUGMENT_FIELDS:
-            spin = QDoubleSpinBox()
+            spin = HumanDoubleSpinBox()
             spin.setRange(field.minimum, field.maximum)
             spin.setDecimals(0 if field.name == "rotation" else 2)
             spin.setSingleStep(5.0 if field.name == "rotation" else 0.05)

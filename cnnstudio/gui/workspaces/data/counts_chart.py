@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
+
+from cnnstudio.gui.theme import follow_palette
 
 TRAIN_COLOUR = "#3d7edb"
 VAL_COLOUR = "#f29c38"
@@ -13,13 +14,6 @@ VAL_COLOUR = "#f29c38"
 class CountsChart(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        palette = self.palette()
-        self.setBackground(palette.color(QPalette.ColorRole.Base))
-        text = palette.color(QPalette.ColorRole.Text)
-        for name in ("left", "bottom"):
-            axis = self.getPlotItem().getAxis(name)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
         self.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
@@ -30,9 +24,10 @@ class CountsChart(pg.PlotWidget):
         self._val = pg.BarGraphItem(x=[], height=[], y0=[], width=0.7, brush=VAL_COLOUR, pen=None)
         self.addItem(self._train)
         self.addItem(self._val)
-        legend = self.addLegend(offset=(-6, 4), labelTextSize="8pt", labelTextColor=text, colCount=2)
+        legend = self.addLegend(offset=(-6, 4), labelTextSize="8pt", colCount=2)
         legend.addItem(self._train, "train")
         legend.addItem(self._val, "validation")
+        follow_palette(self)  # background, axes and legend from the theme, again when it changes
         self.setMinimumHeight(170)
         self.counts: dict[str, tuple[int, int]] = {}
 

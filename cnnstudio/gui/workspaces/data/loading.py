@@ -1,11 +1,10 @@
 """Work done on the loader thread: load the dataset and pick the samples the views show.
 
-Plain generator functions (superqt runs them in a GeneratorWorker); they never touch a widget.
+Plain functions and generators (the workspace's WorkerGroup runs them); they never touch a widget.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +22,7 @@ class Samples:
 
     images: np.ndarray  # uint8 (N, H, W, 3)
     labels: np.ndarray  # int64 (N,)
-    boxes: np.ndarray | None  # float32 (N, 4) normalised x, y, w, h
+    boxes: np.ndarray | None  # float32 (N, 4) normalised x, y, w, h, or (N, M, 4) per object (NaN: none)
     split: list[str]  # "train" / "val" per image
     index: np.ndarray  # index within its split
 
@@ -69,6 +68,10 @@ def pick_samples(bundle, limit: int = GRID_SAMPLES) -> Samples:
     boxes = None
     if bundle.train_boxes is not None:
         boxes = torch.stack([parts[s][2][i] for _, s, i in picked]).numpy()
+    elif getattr(bundle, "train_objects", None) is not None:  # several objects per image (detection)
+        objects = {"train": bundle.train_objects, "val": bundle.val_objects}
+        rows = torch.stack([objects[s][i] for _, s, i in picked]).numpy()
+        boxes = np.where(rows[..., :1] >= 0, rows[..., 1:], np.nan).astype(np.float32)
     return Samples(
         images=to_display(images),
         labels=np.array([c for c, _, _ in picked], dtype=np.int64),
@@ -78,32 +81,16 @@ def pick_samples(bundle, limit: int = GRID_SAMPLES) -> Samples:
     )
 
 
-def load_job(generation: int, config: dict, cancel: threading.Event, done: threading.Event):
-    """Generator run on the worker: yields ``(generation, LoadProgress)``, returns ``(generation, result)``.
+def load_job(config: dict):
+    """Generator run on a worker: yields the loader's progress events and returns a :class:`Loaded`.
 
-    ``result`` is a :class:`Loaded`, an Exception (shown to the user, never raised into Qt), or None
-    when ``cancel`` was set (a newer load replaced this one). ``done`` is set when the work is over.
+    A newer load stops it at its next yield (cnnstudio.gui.workers); an error propagates and is shown
+    as one sentence.
     """
-    try:
-        from cnnstudio.ml.datasets import iter_load_dataset
+    from cnnstudio.ml.datasets import iter_load_dataset
 
-        steps = iter_load_dataset(config)
-        while True:
-            if cancel.is_set():
-                steps.close()
-                return generation, None
-            try:
-                event = next(steps)
-            except StopIteration as stop:
-                bundle = stop.value
-                break
-            yield generation, event
-        loaded = Loaded(bundle, pick_samples(bundle), bundle.class_counts("train"), bundle.class_counts("val"))
-        return generation, loaded
-    except Exception as exc:  # reported in the view as one sentence
-        return generation, exc
-    finally:
-        done.set()
+    bundle = yield from iter_load_dataset(config)
+    return Loaded(bundle, pick_samples(bundle), bundle.class_counts("train"), bundle.class_counts("val"))
 
 
 def preview_images(samples: Samples, augment: dict, seed: int, task: str):
@@ -118,7 +105,7 @@ def preview_images(samples: Samples, augment: dict, seed: int, task: str):
     step = max(1, len(samples.images) // rows)
     pick = np.arange(0, step * rows, step)[:rows]
     base = torch.from_numpy(samples.images[pick]).permute(0, 3, 1, 2).float() / 255.0
-    boxes = None if samples.boxes is None else torch.from_numpy(samples.boxes[pick])
+    boxes = None if samples.boxes is None or samples.boxes.ndim != 2 else torch.from_numpy(samples.boxes[pick])
     batch = base.repeat_interleave(PREVIEW_VARIANTS, dim=0)
     batch_boxes = None if boxes is None else boxes.repeat_interleave(PREVIEW_VARIANTS, dim=0)
     out, out_boxes = preview_augment(batch, batch_boxes, augment, seed=seed, task=task)

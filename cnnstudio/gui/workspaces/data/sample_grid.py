@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
@@ -46,7 +47,10 @@ class SampleGrid(QListView):
             item = QStandardItem(QIcon(thumbnail(samples.images[i], THUMB, box)), name)
             h, w = samples.images[i].shape[:2]
             tip = f"{name} — {samples.split[i]} image #{int(samples.index[i])} ({w}×{h})"
-            if box is not None:
+            if box is not None and np.ndim(box) == 2:  # one box per object
+                count = int(np.isfinite(box[:, 0]).sum())
+                tip += f"\n{count} object{'s' if count != 1 else ''} (the class named is the largest one's)"
+            elif box is not None:
                 tip += "\nbox x={:.2f} y={:.2f} w={:.2f} h={:.2f}".format(*(float(v) for v in box))
             item.setToolTip(tip)
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)

@@ -32,11 +32,13 @@ from cnnstudio.core.data_config import (
     NumberField,
     source_defaults,
 )
+from cnnstudio.gui.widgets.number_spin import HumanDoubleSpinBox
 from cnnstudio.gui.widgets.undo_keys import route_undo_keys
 
 _PATH_HINTS = {
     "folder": "A folder with one sub-folder of images per class (cat/, dog/, …)",
     "yolo": "A folder with images/ and labels/ (YOLO .txt: class cx cy w h)",
+    "coco": "A folder with images/ and annotations/instances.json (COCO boxes)",
 }
 
 
@@ -187,7 +189,7 @@ class SourcePanel(QWidget):
                 widget.setSingleStep(8)
                 widget.setSuffix(" px")
         else:
-            widget = QDoubleSpinBox()
+            widget = HumanDoubleSpinBox()
             widget.setRange(field.minimum, field.maximum)
             widget.setDecimals(2)
             widget.setSingleStep(0.05)

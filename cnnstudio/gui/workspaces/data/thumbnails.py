@@ -28,7 +28,9 @@ def thumbnail(image: np.ndarray, size: int, box: np.ndarray | None = None) -> QP
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         pen = QPen(BOX_COLOUR, max(1.5, size / 48))
         painter.setPen(pen)
-        x, y, bw, bh = (float(v) * size for v in box)
-        painter.drawRect(QRectF(x, y, bw, bh).adjusted(0.5, 0.5, -0.5, -0.5))
+        for row in np.asarray(box, dtype=np.float32).reshape(-1, 4):  # one box, or one per object (NaN: none)
+            if np.isfinite(row).all():
+                x, y, bw, bh = (float(v) * size for v in row)
+                painter.drawRect(QRectF(x, y, bw, bh).adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
     return pixmap

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 from cnnstudio.core.data_config import guess_folder_source, normalize_data_config
 from cnnstudio.core.errors import UserError
 from cnnstudio.gui.context import AppContext
+from cnnstudio.gui.workers import WorkerGroup
 from cnnstudio.gui.workspaces.base import WorkspaceBase
 from cnnstudio.gui.workspaces.data.augment_panel import AugmentPanel
 from cnnstudio.gui.workspaces.data.counts_chart import CountsChart
@@ -60,10 +60,8 @@ class Workspace(WorkspaceBase):
         super().__init__(ctx, parent)
         self.loaded = None  # loading.Loaded of the current dataset
         self.error = ""
-        self._generation = 0
         self._requested: dict | None = None
-        self._jobs: list[tuple[threading.Event, threading.Event]] = []
-        self._workers: set = set()
+        self._workers = WorkerGroup(self)  # the dataset load: a newer load replaces the older one
         self._preview_seed = 0
         self.loading = False
 
@@ -177,7 +175,7 @@ class Workspace(WorkspaceBase):
     # --- data <-> network ------------------------------------------------------------------------
     def _update_fit(self) -> None:
         """Say how the loaded data meets the Designer's network; offer a fix for a class-count mismatch."""
-        from cnnstudio.core.spec_edit import classes_fit
+        from cnnstudio.core.data_fit import check_fit, classes_message
 
         bundle = self.loaded.bundle if self.loaded is not None else None
         if bundle is None:
@@ -187,31 +185,15 @@ class Workspace(WorkspaceBase):
         spec = self.ctx.document.get("network")
         inp = spec.get("input") if isinstance(spec.get("input"), dict) else {}
         want = tuple(inp.get(k) for k in ("channels", "height", "width"))
-        have = tuple(bundle.input_shape)
-        notes, warn = [], False
-        if all(isinstance(v, int) for v in want) and want != have:
-            kind = {1: "gray", 3: "RGB"}.get(want[0], f"{want[0]}-channel")
-            notes.append(
-                f"The network takes {want[0]}×{want[1]}×{want[2]}: for training the images are "
-                f"converted to {kind} {want[2]}×{want[1]}."
-            )
-        task = spec.get("task", "classification")
-        if task == "localization" and bundle.task != "localization":
-            warn = True
-            notes.append("The network predicts boxes but this data has none: choose shapes or a YOLO folder, "
-                         "or set the task to classification in the Designer.")
-        elif task == "classification" and bundle.task == "localization":
-            notes.append("The network is a classifier: it learns the class labels and the boxes are not used.")
-        fits = classes_fit(spec, bundle.classes)
+        fit = check_fit(spec, bundle.task, bundle.classes, bundle.input_shape)
+        notes, warn = list(fit.notes), fit.task_problem is not None
+        if fit.task_problem:
+            notes.append(fit.task_problem)
+        fits = fit.classes
         if fits is False:
             warn = True
-            from cnnstudio.core.inference import infer
-            from cnnstudio.core.spec_edit import with_placeholder_classes
-
-            out = infer(with_placeholder_classes(spec)).output_shape or ("?",)
-            named = len(spec.get("classes") or [])
-            ends = f"ends in {out[0]} outputs" + (f" named for {named} classes" if named and named != out[0] else "")
-            notes.append(f"The network {ends}, but this data has {len(bundle.classes)} classes.")
+            notes.append(classes_message(fit.outputs, fit.n_classes, len(spec.get("classes") or []),
+                                         "the button below fits it to them"))
             self.fit_button.setText(f"Fit the network to these {len(bundle.classes)} classes")
         elif fits is None:
             warn = True
@@ -226,15 +208,16 @@ class Workspace(WorkspaceBase):
 
     def fit_network_to_data(self) -> None:
         """Resize the network's last layer to the loaded data's classes (one undoable edit)."""
-        from cnnstudio.core.spec_edit import fit_classes
+        from cnnstudio.core.data_fit import fit_to_classes
+        from cnnstudio.core.errors import UserError
 
         if self.loaded is None:
             return
         classes = list(self.loaded.bundle.classes)
         try:
-            spec = fit_classes(self.ctx.document.get("network"), classes)
-        except ValueError as exc:
-            self.ctx.show_status(f"The network cannot be fitted automatically: {exc}; edit it in the Designer.")
+            spec = fit_to_classes(self.ctx.document.get("network"), classes)
+        except UserError as exc:
+            self.ctx.show_status(f"{exc} Edit it in the Designer.")
             return
         self.ctx.edit("network", spec, f"Fit the network to {len(classes)} classes")
         self.ctx.show_status(f"Network fitted to {len(classes)} classes")
@@ -274,35 +257,22 @@ class Workspace(WorkspaceBase):
         if not force and self._requested is not None and _dataset_part(data) == _dataset_part(self._requested):
             return
         self._requested = data
-        for cancel, _ in self._jobs:
-            cancel.set()
-        self._generation += 1
+        self._workers.cancel("load")  # nothing of an older load reaches the views any more
         try:
             config = normalize_data_config(data)
         except UserError as exc:
             self._show_error(str(exc))
             return
-        from superqt.utils import GeneratorWorker
-
-        cancel, done = threading.Event(), threading.Event()
-        self._jobs = [(c, d) for c, d in self._jobs if not d.is_set()] + [(cancel, done)]
-        worker = GeneratorWorker(load_job, self._generation, config, cancel, done)
-        worker.yielded.connect(self._on_progress)
-        worker.returned.connect(self._on_result)
-        worker.finished.connect(lambda w=worker: self._workers.discard(w))
-        self._workers.add(worker)
+        self._workers.run(load_job, config, tag="load", on_yield=self._on_progress, on_done=self._on_result,
+                          on_error=self._show_error, failure="The dataset could not be loaded")
         self.error = ""
         self.loading = True
         self.error_label.hide()
         self.progress.setRange(0, 0)
         self.progress_label.setText("Loading…")
         self.progress_host.show()
-        worker.start()
 
-    def _on_progress(self, message) -> None:
-        generation, event = message
-        if generation != self._generation:
-            return
+    def _on_progress(self, event) -> None:
         if event.total:
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.done)
@@ -310,16 +280,9 @@ class Workspace(WorkspaceBase):
             self.progress.setRange(0, 0)
         self.progress_label.setText(event.message)
 
-    def _on_result(self, message) -> None:
-        generation, result = message
-        if generation != self._generation or result is None:
-            return
+    def _on_result(self, result) -> None:
         self.loading = False
         self.progress_host.hide()
-        if isinstance(result, Exception):
-            text = str(result) if isinstance(result, UserError) else f"The dataset could not be loaded: {result}"
-            self._show_error(text)
-            return
         self.loaded = result
         self._show_loaded()
 
@@ -348,7 +311,9 @@ class Workspace(WorkspaceBase):
         c, h, w = bundle.input_shape
         n_train, n_val = len(bundle.train_y), len(bundle.val_y)
         kind = "gray" if c == 1 else "RGB"
-        task = "classification" if bundle.task == "classification" else "localization (class + box)"
+        from cnnstudio.core.tasks import get_task
+
+        task = get_task(bundle.task).data_label
         self.summary.setText(
             f"<b>{bundle.name}</b> — {n_train + n_val:,} images<br>"
             f"{n_train:,} train · {n_val:,} validation<br>"
@@ -402,11 +367,7 @@ class Workspace(WorkspaceBase):
     def shutdown(self) -> None:
         self.ctx.document.changed.disconnect(self._on_document_changed)
         self.ctx.document.replaced.disconnect(self._on_document_replaced)
-        for cancel, _ in self._jobs:
-            cancel.set()
-        for _, done in self._jobs:
-            done.wait(30)
-        self._jobs = []
+        self._workers.shutdown()
 
 
 def _hline() -> QFrame:

@@ -8,7 +8,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QSpinBox,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.core.registry import ParamSpec
+from cnnstudio.gui.widgets.number_spin import HumanDoubleSpinBox
 from cnnstudio.gui.widgets.undo_keys import route_undo_keys
 
 INT_LIMIT = 2**31 - 1
@@ -85,7 +85,7 @@ class IntEditor(ParamEditor):
 class FloatEditor(ParamEditor):
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None):
         super().__init__(spec, parent)
-        self.spin = QDoubleSpinBox()
+        self.spin = HumanDoubleSpinBox()  # 0.5, not 0.500000
         self.spin.setDecimals(6)
         self.spin.setRange(
             spec.minimum if spec.minimum is not None else -1e9,

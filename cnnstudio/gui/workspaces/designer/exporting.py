@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
+
+from cnnstudio.gui.workers import WorkerGroup
 
 KINDS = ("onnx", "torch")
 
@@ -36,53 +37,40 @@ def run_export(kind: str, spec: dict, path: str) -> str:
 
 
 class ExportRunner(QObject):
-    """Runs one export at a time on a worker thread; reports with ``finished(ok, message)``."""
+    """Runs one export at a time on a :class:`WorkerGroup`; reports with ``finished(ok, message)``."""
 
     finished = Signal(bool, str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._idle = threading.Event()
-        self._idle.set()
-        self._worker = None
+        self.workers = WorkerGroup(self)
 
     @property
     def busy(self) -> bool:
-        return not self._idle.is_set()
+        return self.workers.busy()
 
     def start(self, kind: str, spec: dict, path: str) -> bool:
         """Start an export; False (and nothing started) while another one runs."""
         if self.busy:
             return False
-        from superqt.utils import create_worker
-
-        self._idle.clear()
-        idle = self._idle
-
-        def job() -> str:
-            try:
-                return run_export(kind, spec, path)
-            finally:
-                idle.set()
-
-        worker = create_worker(job, _start_thread=False)
-        worker.returned.connect(lambda message: self.finished.emit(True, message))
-        worker.errored.connect(self._errored)
-        self._worker = worker
-        worker.start()
-        return True
-
-    def _errored(self, exc: BaseException) -> None:
-        from cnnstudio.core.errors import UserError
-
-        if isinstance(exc, UserError):
-            message = str(exc)
-        elif isinstance(exc, OSError):
-            message = f"The file could not be written: {exc.strerror or exc}."
-        else:
-            message = f"The export failed: {type(exc).__name__}: {exc}"
-        self.finished.emit(False, message)
+        request = self.workers.run(_export_job, kind, spec, path, tag="export", failure="The export failed",
+                                   on_done=lambda message: self.finished.emit(True, message),
+                                   on_error=lambda message: self.finished.emit(False, message))
+        return request is not None
 
     def wait(self, timeout: float = 120.0) -> bool:
         """Block until the running export ends (for shutdown and tests); True when idle."""
-        return self._idle.wait(timeout)
+        return self.workers.wait(timeout)
+
+    def shutdown(self, timeout: float = 120.0) -> bool:
+        """Let the running export finish (a half-written file helps nobody), then deliver nothing more."""
+        return self.workers.shutdown(timeout)
+
+
+def _export_job(kind: str, spec: dict, path: str) -> str:
+    from cnnstudio.core.errors import UserError
+
+    try:
+        return run_export(kind, spec, path)
+    except OSError as exc:
+        raise UserError(f"The file could not be written: {exc.strerror or exc}.") from exc

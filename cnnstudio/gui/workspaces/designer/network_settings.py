@@ -66,13 +66,12 @@ class NetworkSettings(QScrollArea):
         form.addRow("Input channels", self.channels)
         form.addRow("Input height", self.height)
         form.addRow("Input width", self.width)
+        from cnnstudio.core.tasks import all_tasks
+
         self.task = QComboBox()
-        self.task.addItem("Classification", "classification")
-        self.task.addItem("Localization (class + box)", "localization")
-        self.task.setToolTip(
-            "Classification: one class score per class. Localization adds a box head predicting the object's box "
-            "(x, y, w, h normalised to the image)."
-        )
+        for kind in all_tasks():  # the task registry: its labels and help
+            self.task.addItem(kind.label, kind.name)
+        self.task.setToolTip(" ".join(kind.help for kind in all_tasks()))
         form.addRow("Task", self.task)
         self.classes = QLineEdit()
         self.classes.setToolTip(
@@ -164,7 +163,7 @@ class NetworkSettings(QScrollArea):
             out = summary.output_shape
             expected = f"; the network outputs {format_shape(out)}" if out is not None else ""
             self.class_count.setText(f"{len(classes)} classes{expected}")
-            self._show_head(spec, summary, task == "localization")
+            self._show_head(spec, summary, _task_head(task) == "box_head")
         finally:
             self._updating = False
 
@@ -195,3 +194,10 @@ class NetworkSettings(QScrollArea):
         self.head_layers.setText(
             "<br>".join(lines) + "<br><i>The builder adds a sigmoid so boxes lie in [0, 1].</i>"
         )
+
+
+def _task_head(task: str) -> str | None:
+    """The spec entry of the task's head (the task registry; localization: "box_head")."""
+    from cnnstudio.core.tasks import get_task, is_task
+
+    return get_task(task).head_key if is_task(task) else None

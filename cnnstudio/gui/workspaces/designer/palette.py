@@ -81,8 +81,23 @@ class Palette(QWidget):
         self._items: dict[str, QTreeWidgetItem] = {}
         self._groups: dict[str, QTreeWidgetItem] = {}
         self._fill()
+        self._fit_width()
         self.search.textChanged.connect(self.filter)
         self.tree.itemActivated.connect(self._activated)
+
+    def _fit_width(self) -> None:
+        """Wide enough for the longest title ("Global average pooling") in this font: nothing elided."""
+        scroll_bar = self.tree.style().pixelMetric(self.tree.style().PixelMetric.PM_ScrollBarExtent)
+        self.setMinimumWidth(self.tree.sizeHintForColumn(0) + 2 * self.tree.frameWidth() + scroll_bar + 4)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self._fit_width()  # the font is final once shown (a desktop's 11 pt, say)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange and self._items:
+            self._fit_width()
 
     def _fill(self) -> None:
         order = list(categories())

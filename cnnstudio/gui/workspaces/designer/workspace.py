@@ -49,7 +49,7 @@ LAYERS_MIME = "application/x-cnnstudio-layers"
 SPEC_FILTER = "Network specs (*.json);;All files (*)"
 
 
-def _undo_tip(verb: str, text: str, key: QKeySequence.StandardKey) -> str:
+def _undo_tip(verb: str, text: str, key: QKeySequence.StandardKey | QKeySequence) -> str:
     keys = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
     what = f" “{text}”" if text else ""
     return f"{verb}{what} ({keys}); undo covers every project edit, in any workspace"
@@ -181,7 +181,7 @@ class Workspace(WorkspaceBase):
         self.action_undo.setEnabled(stack.canUndo())
         self.action_redo.setEnabled(stack.canRedo())
         self.action_undo.setToolTip(_undo_tip("Undo", stack.undoText(), QKeySequence.StandardKey.Undo))
-        self.action_redo.setToolTip(_undo_tip("Redo", stack.redoText(), QKeySequence.StandardKey.Redo))
+        self.action_redo.setToolTip(_undo_tip("Redo", stack.redoText(), QKeySequence("Ctrl+Y")))
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", on_stack: bool = False) -> QAction:
         action = QAction(text, self)
@@ -411,6 +411,8 @@ class Workspace(WorkspaceBase):
     def _selection_changed(self, *_args) -> None:
         if not self._updating:
             self._show_selection()
+            if self.stack.selected_ids():  # a block picked by the user: its properties, not the Network tab
+                self._show_properties_tab()
 
     def _show_selection(self) -> None:
         ids = self.stack.selected_ids()
@@ -767,7 +769,7 @@ class Workspace(WorkspaceBase):
         QTimer.singleShot(0, self.stack.setFocus)
 
     def shutdown(self) -> None:
-        self.exporter.wait()
+        self.exporter.shutdown()
         try:
             self.ctx.document.changed.disconnect(self._on_document_changed)
             self.ctx.document.replaced.disconnect(self.refresh)

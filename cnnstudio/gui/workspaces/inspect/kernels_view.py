@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from cnnstudio.core.numbers import human_number
+from cnnstudio.gui.widgets.colour_bar import ColourBar
 from cnnstudio.gui.workspaces.inspect.image_view import ImageView
 
 
@@ -23,6 +26,11 @@ class KernelsView(QWidget):
         self.caption = QLabel()
         self.caption.setWordWrap(True)
         self.grid = ImageView(minimum=160)
+        self.grid.hovered.connect(self._on_hover)
+        self.colour_bar = ColourBar()
+        self.value_label = QLabel("Hover a kernel to read its weights.")
+        self.value_label.setWordWrap(True)
+        self.value_label.setToolTip("The weight under the mouse, and the range of its kernel (the colour bar's ends)")
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer:"))
         row.addWidget(self.layer)
@@ -33,7 +41,12 @@ class KernelsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.caption)
-        layout.addWidget(self.grid, 1)
+        images = QHBoxLayout()
+        images.addWidget(self.grid, 1)
+        images.addWidget(self.colour_bar)
+        layout.addLayout(images, 1)
+        layout.addWidget(self.value_label)
+        self._shown = None  # (weights, layout, scale) of the drawn grid, for reading values under the mouse
         self._current: dict = {}
         self._snapshots: list = []
         self._loaded_for = None
@@ -44,7 +57,7 @@ class KernelsView(QWidget):
     def update_view(self, session) -> None:
         """Load the kernels of the session's model (and its run's checkpoints) once per model."""
         from cnnstudio.core.errors import UserError
-        from cnnstudio.gui.workspaces.inspect.loading import describe_error
+        from cnnstudio.gui.workers import error_sentence
 
         model = session.model
         if model is None:
@@ -68,7 +81,7 @@ class KernelsView(QWidget):
 
                 self._snapshots = checkpoint_kernels(model.run_dir)
             except Exception as exc:  # a damaged checkpoint must not hide the current kernels
-                note = f" The run's checkpoints could not be read: {describe_error(exc)}"
+                note = " " + error_sentence(exc, "The run's checkpoints could not be read")
         self.layer.blockSignals(True)
         self.layer.clear()
         for name in self._current:
@@ -105,13 +118,64 @@ class KernelsView(QWidget):
                 epoch_text = f"current weights (the checkpoint of epoch {snap.epoch} has no layer {name})"
         else:
             self.epoch_label.setText("no checkpoints (not a run)")
-        image, _layout = render_kernels(weights)
+        image, grid_layout = render_kernels(weights)
         self.grid.set_image(image)
         out_c, in_c, kh, kw = weights.shape
+        rect = grid_layout.rects[0] if grid_layout.rects else (0, 0, kw, kh)
+        self._shown = (weights, grid_layout, max(1, rect[2] // kw))
+        self._show_scale(weights)
         how = ("each filter as an RGB image (its red, green and blue input slices)" if in_c == 3
                else f"one tile per (filter, input channel): {out_c} rows of {in_c}" if in_c > 1 else "one tile per filter, in order (left to right, top to bottom)")
         self.caption.setText(f"<b>{self._model.label(name)}</b>: {out_c} filters of {in_c}×{kh}×{kw}, {how}; "
                              f"{epoch_text}.{getattr(self, '_note', '')}")
+
+
+    def _show_scale(self, weights, tile: int | None = None) -> None:
+        """The colour bar: low → high of each kernel (each tile is scaled to its own range)."""
+        from cnnstudio.ml.inspect.render import colormap
+
+        out_c, in_c = weights.shape[:2]
+        if in_c == 3:  # RGB tiles: each filter's three input slices as red, green and blue
+            self.colour_bar.set_map(np.stack([np.arange(256, dtype=np.uint8)] * 3, axis=1))
+            values = weights if tile is None else weights[tile]
+            self.colour_bar.set_labels(human_number(float(values.max())), human_number(float(values.min())),
+                                       "weight (per channel)")
+            return
+        self.colour_bar.set_map(colormap("viridis"))
+        if tile is None:
+            self.colour_bar.set_labels("kernel's max", "kernel's min", "weight")
+            self.value_label.setText(
+                f"Weights of this layer: {human_number(float(weights.min()))} … {human_number(float(weights.max()))}; "
+                "each tile is coloured from its own smallest (dark) to its largest (yellow) weight. "
+                "Hover a kernel to read its values.")
+        else:
+            kernel = weights.reshape(out_c * in_c, *weights.shape[2:])[tile]
+            self.colour_bar.set_labels(human_number(float(kernel.max())), human_number(float(kernel.min())), "weight")
+
+    def _on_hover(self, x: float, y: float) -> None:
+        if self._shown is None:
+            return
+        weights, grid_layout, scale = self._shown
+        index = grid_layout.tile_at(x, y)
+        if index is None:
+            return
+        out_c, in_c, kh, kw = weights.shape
+        rx, ry, _rw, _rh = grid_layout.rects[index]
+        r, c = min(kh - 1, int((y - ry) // scale)), min(kw - 1, int((x - rx) // scale))
+        if in_c == 3:
+            values = ", ".join(human_number(float(v)) for v in weights[index, :, r, c])
+            self.value_label.setText(f"Filter {index + 1}, row {r + 1}, column {c + 1}: weights (R, G, B) = {values}")
+        else:
+            f, i = divmod(index, in_c)
+            kernel = weights[f, i]
+            self.value_label.setText(
+                f"Filter {f + 1}" + (f", input channel {i + 1}" if in_c > 1 else "")
+                + f", row {r + 1}, column {c + 1}: weight {human_number(float(kernel[r, c]))} "
+                f"(this kernel: {human_number(float(kernel.min()))} … {human_number(float(kernel.max()))})")
+        self._show_scale(weights, index)
+
+    def hovered_text(self) -> str:
+        return self.value_label.text()
 
 
 def _epoch_text(snapshots: list, position: int, change: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QFrame, QHBoxLayout, QScrollArea, QToolButton, QWidget
 
+from cnnstudio.gui.layout_check import ALLOW_HSCROLL
 from cnnstudio.ml.inspect.features import TensorInfo
 
 
@@ -20,6 +21,7 @@ class LayerStrip(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFixedHeight(72)
+        self.setProperty(ALLOW_HSCROLL, True)  # a deep network's layers do not fit in one row: this strip scrolls
         self._inner = QWidget()
         self._row = QHBoxLayout(self._inner)
         self._row.setContentsMargins(0, 0, 0, 0)

@@ -19,6 +19,7 @@ class PredictionsView(QWidget):
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.bars = ProbabilityBars(rows=20)
+        self.bars.setFixedHeight(self.k.value() * 20 + 4)  # the shown rows, not room for 20 (1280x720 fits)
         self.predicted = ImageView(minimum=160)
         self.truth = ImageView(minimum=160)
         self.predicted.setToolTip("The input with the predicted box, class and confidence")
@@ -38,6 +39,7 @@ class PredictionsView(QWidget):
 
     def show_prediction(self, session) -> None:
         from cnnstudio.ml.inspect.render import draw_box, enlarge
+        from cnnstudio.ml.tasks import runtime_of_model
 
         model, analysis, inp = session.model, session.analysis, session.input
         if model is None or analysis is None or inp is None:
@@ -53,11 +55,40 @@ class PredictionsView(QWidget):
             verdict = " — correct" if top[0][1] == true_name else f" — wrong (true class {true_name})"
         self.summary.setText(f"Predicted <b>{top[0][1]}</b> with {top[0][2]:.1%}{verdict}.")
         big = enlarge(inp.display, 320)
+        task = runtime_of_model(model.meta.task)  # the task draws what it predicts (a box, or nothing)
+        self.predicted.set_image(task.overlay(big, analysis.decoded, 0, f"{top[0][1]} {top[0][2]:.0%}", (230, 60, 60),
+                                              names=model.meta.class_names))
         if analysis.bbox is not None:
-            self.predicted.set_image(draw_box(big, analysis.bbox, f"{top[0][1]} {top[0][2]:.0%}", (230, 60, 60)))
             self.predicted.show()
-        else:
-            self.predicted.set_image(big)
+        if analysis.mask is not None:  # a segmenter: the classes of the pixels, and the true ones beside
+            from cnnstudio.ml.tasks.segmentation import PALETTE, colour_masks
+
+            def coloured(i: int, share: float) -> str:  # each class in its overlay colour: the legend
+                r, g, b = (int(v) for v in PALETTE[i % len(PALETTE)]) if i else (128, 128, 128)
+                return f"<span style='color: rgb({r}, {g}, {b})'>■</span> {model.meta.class_name(i)} {share:.0%}"
+
+            shares = ", ".join(coloured(i, p) for i, p in enumerate(analysis.probabilities) if p >= 0.005)
+            self.summary.setText(f"Pixels: {shares}.")
+            if inp.mask is not None:
+                self.truth.set_image(colour_masks(big, inp.mask))
+                self.truth.setToolTip("The true class of every pixel of this validation image")
+                self.truth.show()
+            else:
+                self.truth.hide()
+            return
+        if analysis.objects is not None:  # a detector: every object found, and the true ones beside
+            from cnnstudio.ml.tasks.detection import draw_objects
+
+            found = len(analysis.objects)
+            self.summary.setText(f"Found <b>{found}</b> object{'s' if found != 1 else ''}"
+                                 + (f" ({len(inp.objects)} in the image)." if inp.objects is not None else "."))
+            if inp.objects is not None:
+                self.truth.set_image(draw_objects(big, (), model.meta.class_names, truth=inp.objects))
+                self.truth.setToolTip("The true objects of this validation image")
+                self.truth.show()
+            else:
+                self.truth.hide()
+            return
         if inp.box is not None:
             name = true_name or "true box"
             self.truth.set_image(draw_box(big, inp.box, f"true: {name}", (40, 180, 80)))

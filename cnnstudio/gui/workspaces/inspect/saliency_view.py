@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from cnnstudio.gui.widgets.colour_bar import ColourBar
 from cnnstudio.gui.workspaces.inspect.image_view import ImageView
 
 METHODS = (("Grad-CAM", "gradcam"), ("Gradient", "gradient"))
@@ -30,14 +31,31 @@ class SaliencyView(QWidget):
         self.caption.setWordWrap(True)
         self.overlay = ImageView(minimum=200)
         self.heat = ImageView(minimum=120)
+        self.overlay_title = QLabel("Overlay on the input")
+        self.heat_title = QLabel("Heat map")
+        for title in (self.overlay_title, self.heat_title):
+            title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            title.setStyleSheet("font-weight: 600;")
+            title.setWordWrap(True)
+        self.heat_bar = ColourBar()
+        self.heat_bar.setToolTip("How strongly each place drives the class's score, scaled to this image")
         row = QHBoxLayout()
         for label, widget in (("Method:", self.method), ("Class:", self.target), ("Layer:", self.layer), ("Opacity:", self.alpha)):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
         row.addStretch(1)
         images = QHBoxLayout()
-        images.addWidget(self.overlay, 2)
-        images.addWidget(self.heat, 1)
+        overlay_column = QVBoxLayout()
+        overlay_column.addWidget(self.overlay_title)
+        overlay_column.addWidget(self.overlay, 1)
+        heat_column = QVBoxLayout()
+        heat_column.addWidget(self.heat_title)
+        heat_row = QHBoxLayout()
+        heat_row.addWidget(self.heat, 1)
+        heat_row.addWidget(self.heat_bar)
+        heat_column.addLayout(heat_row, 1)
+        images.addLayout(overlay_column, 2)
+        images.addLayout(heat_column, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
@@ -89,7 +107,7 @@ class SaliencyView(QWidget):
 
     def update_view(self, session) -> None:
         from cnnstudio.core.errors import UserError
-        from cnnstudio.ml.inspect.render import enlarge, overlay_heatmap, render_channel
+        from cnnstudio.ml.inspect.render import colormap, enlarge, overlay_heatmap, render_channel
         from cnnstudio.ml.inspect.saliency import grad_cam, gradient_saliency
 
         self._session = session
@@ -118,10 +136,18 @@ class SaliencyView(QWidget):
         self.heat.set_image(render_channel(result.heat, "jet", 160))
         name = session.model.meta.class_name(result.target)
         where = f" of layer {result.layer}" if result.layer else ""
+        self.heat_title.setText(f"{self.method.currentText()} map{where}, class {name}")
+        self.heat_title.setToolTip(self.heat_title.text())
+        self.overlay_title.setText(f"Overlay on the input ({self.alpha.value()} % opacity)")
+        self.heat_bar.set_map(colormap("jet"))
+        self.heat_bar.set_labels("most", "none", "influence on the score")
+        self.heat_bar.show()
         self.caption.setText(f"{self.method.currentText()}{where} for class <b>{name}</b>: red marks the pixels "
                              "that raise this class's score most.")
 
     def _message(self, text: str) -> None:
         self.caption.setText(text)
+        self.heat_title.setText("Heat map")
+        self.heat_bar.hide()
         self.overlay.set_message("")
         self.heat.set_message("")

@@ -3,9 +3,14 @@ validation set coloured by class, with the hovered image's thumbnail."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
+from cnnstudio.core.numbers import human_number
+from cnnstudio.gui.theme import follow_palette, theme_graphics
 from cnnstudio.gui.workspaces.inspect.image_view import ImageView
 from cnnstudio.gui.workspaces.inspect.tiles import labelled_tile, sample_tile
 
@@ -14,6 +19,10 @@ PALETTE = np.array(
      (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)],
     dtype=np.uint8,
 )
+
+
+#: pixels a side of each neighbour's tile: its class and distance captions stay readable
+TILE = 112
 
 
 class SimilarView(QWidget):
@@ -33,9 +42,14 @@ class SimilarView(QWidget):
         self.plot.setLabel("left", "PC 2")
         self.plot.setMouseTracking(True)
         self.scatter = pg.ScatterPlotItem(size=6, pen=None)
-        self.current = pg.ScatterPlotItem(size=16, symbol="star", pen=pg.mkPen("k"), brush=pg.mkBrush(255, 255, 0))
+        self.current = pg.ScatterPlotItem(size=16, symbol="star", brush=pg.mkBrush(255, 255, 0))
         self.plot.addItem(self.scatter)
         self.plot.addItem(self.current)
+        self.legend = QLabel()  # below the map, not over its points
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setToolTip("The colour of each class on the map")
+        follow_palette(self.plot, self._theme_map)
         self.hover = ImageView(minimum=96)
         self.hover.setFixedSize(110, 110)
         self.hover_label = QLabel("Hover a point of the map")
@@ -48,12 +62,15 @@ class SimilarView(QWidget):
         map_box = QWidget()
         map_row = QHBoxLayout(map_box)
         map_row.setContentsMargins(0, 0, 0, 0)
-        map_row.addWidget(self.plot, 1)
+        plot_column = QVBoxLayout()
+        plot_column.addWidget(self.plot, 1)
+        plot_column.addWidget(self.legend)
+        map_row.addLayout(plot_column, 1)
         map_row.addLayout(side)
         split = QSplitter()
         split.addWidget(self.grid)
         split.addWidget(map_box)
-        split.setSizes([380, 620])
+        split.setSizes([340, 660])
         split.setStretchFactor(1, 1)
         top = QHBoxLayout()
         top.addWidget(QLabel("Neighbours:"))
@@ -88,10 +105,12 @@ class SimilarView(QWidget):
             return
         data = session.dataset
         labels = [data.classes[int(data.val_y[i])] for i in found.indices]
-        tiles = np.stack([labelled_tile(data.val_x[i], c, f"d={d:.2f}") for i, c, d in zip(found.indices, labels, found.distances)])
+        tiles = np.stack([labelled_tile(data.val_x[i], c, f"d {human_number(d)}", size=TILE)
+                          for i, c, d in zip(found.indices, labels, found.distances)])
         image, _layout = tile_images(tiles, labels=False)
         self.grid.set_image(image)
-        self.grid.setToolTip("\n".join(f"#{i}: class {c}, distance {d:.3f}" for i, c, d in zip(found.indices, labels, found.distances)))
+        self.grid.setToolTip("\n".join(f"#{i}: class {c}, distance {human_number(d)}"
+                                       for i, c, d in zip(found.indices, labels, found.distances)))
         self.caption.setText(f"The {len(found.indices)} validation images nearest to the input in the network's "
                              "penultimate layer (class, Euclidean distance). Hover the map to preview an image.")
         self.last_neighbours = found
@@ -102,12 +121,34 @@ class SimilarView(QWidget):
             self.scatter.setData(x=xy[:, 0], y=xy[:, 1], brush=[pg.mkBrush(*c) for c in colours])
             self._map_for = session.model
             self._xy = xy
-            self.plot.setTitle(f"PCA map of {len(xy)} embeddings, colour = class")
+            self.plot.setTitle("PCA map, colour = class")  # short: a long title widens the plot past its pane
+            self.plot.setToolTip(f"The {len(xy)} validation embeddings projected on their first two principal "
+                                 "components; the star is the input")
+            self._fill_legend(data.classes)
+            self._theme_map()
         if session.input.sample is not None:
             p = xy[session.input.sample]
             self.current.setData(x=[p[0]], y=[p[1]])
         else:
             self.current.clear()
+
+    def _fill_legend(self, classes) -> None:
+        """One entry per class, in the colour its points have on the map."""
+        entries = []
+        for n, name in enumerate(classes):
+            r, g, b = (int(v) for v in PALETTE[n % len(PALETTE)])
+            entries.append(f"<span style='color:rgb({r},{g},{b}); font-size:14px'>●</span>&nbsp;{html.escape(str(name))}")
+        self._legend_names = [str(c) for c in classes]
+        self.legend.setText("Classes: " + " &nbsp; ".join(entries))
+
+    def legend_names(self) -> list[str]:
+        return list(getattr(self, "_legend_names", []))
+
+    def _theme_map(self) -> None:
+        import pyqtgraph as pg
+
+        theme_graphics(self.plot)
+        self.current.setPen(pg.mkPen(self.plot.palette().color(self.plot.foregroundRole()), width=1.5))
 
     def _on_mouse(self, pos) -> None:
         if self._xy is None or self._session is None or self._session.dataset is None:

@@ -7,6 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
+from cnnstudio.gui.theme import set_tone
+
 BUNDLED = ("bundled", "")
 NETWORK = ("network", "")
 
@@ -98,7 +100,7 @@ class SourceBar(QWidget):
     def set_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setToolTip(text)
-        self.status.setStyleSheet("color: #c0392b;" if error else "")
+        set_tone(self.status, "error" if error else None)
 
     def _on_model(self, _index: int) -> None:
         kind, path = self.current_source()

@@ -23,7 +23,7 @@ def labelled_tile(x01, top: str, bottom: str = "", size: int = 96) -> np.ndarray
     import cv2
 
     tile = sample_tile(x01, size)
-    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, max(0.4, size / 200)  # 0.56 on a 112-pixel tile
     for text, top_edge in ((top, True), (bottom, False)):
         if not text:
             continue

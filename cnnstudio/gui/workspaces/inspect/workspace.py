@@ -9,11 +9,14 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QSplitter, QTabWidget, QVBoxL
 
 from cnnstudio.gui.context import AppContext
 from cnnstudio.gui.workspaces.base import WorkspaceBase
+from cnnstudio.gui.workspaces.inspect.draw_tab import DrawTab
 from cnnstudio.gui.workspaces.inspect.feature_view import FeatureMapsView
+from cnnstudio.gui.workspaces.inspect.graph_tab import GraphTab
 from cnnstudio.gui.workspaces.inspect.image_view import ImageView
 from cnnstudio.gui.workspaces.inspect.kernels_view import KernelsView
 from cnnstudio.gui.workspaces.inspect.loading import Loader
 from cnnstudio.gui.workspaces.inspect.mistakes_view import MistakesView
+from cnnstudio.gui.workspaces.inspect.neuron_link import CLICK_TIP, NeuronLink
 from cnnstudio.gui.workspaces.inspect.predictions_view import PredictionsView
 from cnnstudio.gui.workspaces.inspect.prob_bars import ProbabilityBars
 from cnnstudio.gui.workspaces.inspect.saliency_view import SaliencyView
@@ -48,6 +51,8 @@ class InspectWorkspace(WorkspaceBase):
         self._data_config: dict | None = None  # the data settings of the loaded (or loading) dataset
         self._model_status: tuple[str, bool] = ("", False)  # the open model's status line
         self._build()
+        self.neuron_link = NeuronLink(self)  # a click on a neuron opens its convolution in the Playground
+        self.draw.attach(self)  # drawings become the input, predicted live
         doc = ctx.document
         doc.changed.connect(self._on_doc_changed)
         doc.replaced.connect(self._on_doc_replaced)
@@ -61,7 +66,7 @@ class InspectWorkspace(WorkspaceBase):
         self.input_caption = QLabel()
         self.input_caption.setWordWrap(True)
         self.channel_view = ImageView(minimum=150)
-        self.channel_view.setToolTip("The feature-map channel you clicked, enlarged")
+        self.channel_view.setToolTip(f"The feature-map channel you clicked, enlarged. {CLICK_TIP}.")
         self.channel_caption = QLabel()
         self.channel_caption.setWordWrap(True)
         self.top_bars = ProbabilityBars(rows=3)
@@ -82,6 +87,8 @@ class InspectWorkspace(WorkspaceBase):
         self.saliency = SaliencyView()
         self.similar = SimilarView()
         self.mistakes = MistakesView()
+        self.graph = GraphTab()
+        self.draw = DrawTab()
         self.tabs = QTabWidget()
         for widget, title, tip in (
             (self.features, "Feature Maps", "Every channel of a layer's output for this input"),
@@ -90,6 +97,8 @@ class InspectWorkspace(WorkspaceBase):
             (self.saliency, "Saliency", "Which pixels drive the prediction (Grad-CAM, gradient)"),
             (self.similar, "Similar Images", "Nearest neighbours in the network's penultimate layer; 2-D map"),
             (self.mistakes, "Mistakes", "The validation images the model is most confidently wrong about"),
+            (self.graph, "Graph", "The ONNX model's graph: nodes, tensor shapes and weights; click a node for details"),
+            (self.draw, "Draw", "Draw a digit with the mouse and watch the prediction while you draw"),
         ):
             index = self.tabs.addTab(widget, title)
             self.tabs.setTabToolTip(index, tip)
@@ -136,6 +145,13 @@ class InspectWorkspace(WorkspaceBase):
             self.open_image(path)
             return True
         return False
+
+    def open_run(self, run_dir: Path) -> None:
+        """Show a training run's model and data (the Experiments workspace opens a trial's run this way)."""
+        self._source = ("run", str(run_dir))
+        self._fill_sources()
+        if self._started:
+            self._load_model(self._source)
 
     def shutdown(self) -> None:
         doc = self.ctx.document
@@ -246,6 +262,14 @@ class InspectWorkspace(WorkspaceBase):
         self._source = ("file", path)
         self._fill_sources()
         self._load_model(self._source)
+
+    def show_onnx_graph(self, path: Path) -> bool:
+        """Open an ONNX file as the model and show its graph (drawn at once, even if Inspect cannot run it)."""
+        shown = self.graph.pin_file(path, self.session.model)
+        self.tabs.setCurrentWidget(self.graph)
+        if shown:
+            self._open_model_path(str(path))
+        return shown
 
     def _open_model_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open Model", "", MODEL_FILTER)
@@ -401,9 +425,12 @@ class InspectWorkspace(WorkspaceBase):
 
             pre = model.meta.preprocess
             self.input_view.set_image(enlarge(network_view(inp.tensor, pre.mean, pre.std), 224))
+            ink = {"light": "light ink on dark", "dark": "dark ink on light paper"}.get(pre.ink, "")
+            polarity = {"invert": ", inverted" + (f" (the model was trained on {ink})" if ink else ""),
+                        "auto": f", ink polarity read from its border (the model was trained on {ink})"}
             self.input_view.setToolTip(f"{inp.title} as the model sees it: resized to {shape}"
-                                       + (", inverted (the model was trained on light ink on dark)" if pre.invert
-                                          else "") + ". Drop another image file on the window to use it.")
+                                       + polarity.get(pre.polarity, "")
+                                       + ". Drop another image file on the window to use it.")
             self.input_caption.setText(f"{inp.title}, as the model sees it<br>model input {shape}"
                                        + (", inverted" if pre.invert else ""))
         else:
@@ -445,7 +472,8 @@ class InspectWorkspace(WorkspaceBase):
         self.channel_view.set_image(render_channel(channel, self.features.cmap.currentText(), 224))
         lo, hi = float(channel.min()), float(channel.max())
         self.channel_caption.setText(f"{session.model.label(self._layer)}, channel {self._channel}: "
-                                     f"{channel.shape[-2]}×{channel.shape[-1]}, values {lo:.3g} to {hi:.3g}")
+                                     f"{channel.shape[-2]}×{channel.shape[-1]}, values {lo:.3g} to {hi:.3g}"
+                                     + self.neuron_link.caption_hint(self._layer))
 
     def _update_tab(self) -> None:
         from cnnstudio.core.errors import UserError
@@ -464,5 +492,9 @@ class InspectWorkspace(WorkspaceBase):
                 self.similar.update_view(self.session)
             elif current is self.mistakes:
                 self.mistakes.update_view(self.session)
+            elif current is self.graph:
+                self.graph.show_model(self.session.model)
+            elif current is self.draw:
+                self.draw.update_view(self.session)
         except UserError as exc:
             self.sources.set_status(str(exc), error=True)

@@ -151,6 +151,13 @@ class LivePanel(QWidget):
             # rows the model gives no class for are hidden, not left as empty bars
             self._bars_form.setRowVisible(i, i < len(top) or not top and i == 0)
 
+    def clear_readouts(self) -> None:
+        """No prediction, speed or feature maps (there is no current frame)."""
+        self.show_top([])
+        self.fps_label.setText("–")
+        self.latency_label.setText("–")
+        self.features_item.clear()
+
     def show_features(self, mosaic: np.ndarray | None) -> None:
         if mosaic is None:
             return

@@ -58,6 +58,12 @@ class VideoView(QWidget):
             self.viewbox.setRange(xRange=(0, width), yRange=(0, height), padding=0.0)
             self.reset_roi()  # a new source: back to the default box
 
+    def clear_frame(self) -> None:
+        """Show nothing (the source died): no stale last frame, no box over it."""
+        self.image_item.clear()
+        self._frame_size = None
+        self.roi.hide()
+
     def frame_size(self) -> tuple[int, int] | None:
         return self._frame_size
 

@@ -17,13 +17,15 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QScrollArea
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.paths import resource
 from cnnstudio.gui.context import AppContext
+from cnnstudio.gui.workers import WorkerGroup
 from cnnstudio.gui.workspaces.base import WorkspaceBase
-from cnnstudio.gui.workspaces.live.jobs import Jobs
 from cnnstudio.gui.workspaces.live.panel import TOP_K, LivePanel
 from cnnstudio.gui.workspaces.live.video_view import VideoView
 from cnnstudio.ml.video.sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 DEMO = "demo"
+#: capture states in which the source delivers no frames (unplugged camera, a file that failed or ended)
+DEAD_STATES = ("retrying", "failed", "ended")
 SOURCE_ERROR_MS = 8000  # how long the banner says why a chosen source did not open, while the old one plays
 BROWSE_VIDEO, BROWSE_FOLDER, BROWSE_MODEL = "browse-video", "browse-folder", "browse-model"
 
@@ -58,7 +60,7 @@ class LiveWorkspace(WorkspaceBase):
         layout.addWidget(self.view, 1)
         layout.addWidget(scroll)
 
-        self.jobs = Jobs(self)
+        self.jobs = WorkerGroup(self)  # probing cameras, loading models, switching feature layers
         self.session = None
         self.pipeline = None
         self.runner = None
@@ -103,6 +105,9 @@ class LiveWorkspace(WorkspaceBase):
         ctx.document.replaced.connect(self._fill_models)
         self._fill_sources()
         self._fill_models()
+        from cnnstudio.gui.workspaces.live.draw_mode import LiveDrawMode
+
+        self.draw_mode = LiveDrawMode(self)  # "Draw a digit": a drawing pad as the source
 
     # --- life cycle ------------------------------------------------------------------------------
     def activated(self) -> None:
@@ -118,7 +123,7 @@ class LiveWorkspace(WorkspaceBase):
                                      no_model_message="No model")
         self.session = LiveSession(self.pipeline)
         self._timer.start()
-        self.jobs.submit("probe", self._probe, self._on_probed, self._on_probe_failed)
+        self._probe_cameras()
         if self.model_path is None:
             from cnnstudio.ml.video.runners import bundled_model_path
 
@@ -164,7 +169,7 @@ class LiveWorkspace(WorkspaceBase):
         """True once a prediction is drawn (or a frame with the reason why there cannot be one)."""
         if self.predicted:
             return True
-        return self.view.frames_shown > 0 and self.model_state in ("missing", "failed") and not self.jobs.busy
+        return self.view.frames_shown > 0 and self.model_state in ("missing", "failed") and not self.jobs
 
     def open_file(self, path: Path) -> bool:
         suffix = path.suffix.lower()
@@ -190,16 +195,20 @@ class LiveWorkspace(WorkspaceBase):
         if self.source_text is None:
             self.set_source(str(self.cameras[0]) if self.cameras else str(demo_folder()))
 
-    def _on_probe_failed(self, exc: BaseException) -> None:
+    def _probe_cameras(self) -> None:
+        self.jobs.run(self._probe, tag="probe", on_done=self._on_probed, on_error=self._on_probe_failed,
+                      failure="Could not look for cameras")
+
+    def _on_probe_failed(self, message: str) -> None:
         self.cameras, self.providers = [], [("CPUExecutionProvider", "CPU")]
         self._fill_providers()
-        self.ctx.show_status(f"Could not look for cameras: {exc}")
+        self.ctx.show_status(message)
         if self.source_text is None:
             self.set_source(str(demo_folder()))
 
     def refresh_cameras(self) -> None:
         if self._started and not self._closed:
-            self.jobs.submit("probe", self._probe, self._on_probed, self._on_probe_failed)
+            self._probe_cameras()
 
     def set_source(self, text: str) -> None:
         """Show a camera index, a video file, an image file or an image folder."""
@@ -355,8 +364,9 @@ class LiveWorkspace(WorkspaceBase):
             runner = load_runner(path, provider)
             return runner, runner.feature_layers()
 
-        self.jobs.submit("model", load, lambda r: self._on_model_loaded(token, r),
-                         lambda e: self._on_model_failed(token, e))
+        self.jobs.run(load, tag="model", on_done=lambda r: self._on_model_loaded(token, r),
+                      on_error=lambda message: self._on_model_failed(token, message),
+                      failure="The model could not be loaded")
 
     def _on_model_loaded(self, token: int, loaded) -> None:
         if token != self._model_token:
@@ -382,15 +392,11 @@ class LiveWorkspace(WorkspaceBase):
         where = getattr(runner, "provider_label", runner.provider)
         self.ctx.show_status(note or f"Live: {name} runs on {where}", 8000)
 
-    def _on_model_failed(self, token: int, exc: BaseException) -> None:
+    def _on_model_failed(self, token: int, message: str) -> None:
         if token != self._model_token:
             return
         self._use_runner(None)
-        self.model_state = "failed"
-        if isinstance(exc, UserError):
-            self.model_message = str(exc)
-        else:
-            self.model_message = f"The model could not be loaded: {exc}"
+        self.model_state, self.model_message = "failed", message
 
     def _use_runner(self, runner) -> None:
         self.runner = runner
@@ -424,8 +430,8 @@ class LiveWorkspace(WorkspaceBase):
         if runner is None:
             return
         layer = self.panel.layer_combo.currentData() if self.panel.features_check.isChecked() else None
-        self.jobs.submit("features", lambda: runner.set_feature_layer(layer or None), lambda _r: None,
-                         lambda e: self.ctx.show_status(f"Feature maps are not available: {e}"))
+        self.jobs.run(runner.set_feature_layer, layer or None, tag="features", on_error=self.ctx.show_status,
+                      failure="Feature maps are not available")
 
     # --- region of interest ----------------------------------------------------------------------
     def _on_roi_changed(self, fractions: tuple) -> None:
@@ -441,7 +447,17 @@ class LiveWorkspace(WorkspaceBase):
         if result is not None:
             self._serial = serial
             self._show(result)
+        status = session.status
+        if self.last_result is not None and status is not None and status.state in DEAD_STATES:
+            self._clear_shown()  # a dead source's last frame, speed and answer are not the present
         self.view.set_message(self.banner_text())
+
+    def _clear_shown(self) -> None:
+        """Forget the last frame: blank view, no prediction, no speed figures."""
+        self.last_result = None
+        self._shown.clear()
+        self.view.clear_frame()
+        self.panel.clear_readouts()
 
     def banner_text(self) -> str:
         lines = []

@@ -6,16 +6,14 @@ animation), Colour channels (a 3-channel kernel with a bias), Pooling, and Exerc
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
-from cnnstudio.core.errors import UserError
 from cnnstudio.core.exercises import grid_examples
 from cnnstudio.gui.context import AppContext
+from cnnstudio.gui.workers import WorkerGroup
 from cnnstudio.gui.workspaces.base import WorkspaceBase
 from cnnstudio.gui.workspaces.playground.conv_step_page import ConvStepPage
 from cnnstudio.gui.workspaces.playground.exercises_page import ExercisesPage
@@ -24,35 +22,11 @@ from cnnstudio.gui.workspaces.playground.image_source import IMAGE_SUFFIXES
 from cnnstudio.gui.workspaces.playground.pool_step_page import PoolStepPage
 
 
-class _Snapshot(QObject):
-    """Takes one webcam picture on a plain thread; ``finished(image or None, error text)``."""
+def _grab_snapshot() -> np.ndarray:
+    """One webcam picture (on a worker thread; the camera module loads OpenCV)."""
+    from cnnstudio.gui.workspaces.playground.camera import grab_snapshot
 
-    finished = Signal(object, str)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._thread: threading.Thread | None = None
-
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="cnnstudio-camera-snapshot", daemon=True)
-        self._thread.start()
-
-    def wait(self, timeout: float = 10.0) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        try:
-            from cnnstudio.gui.workspaces.playground.camera import grab_snapshot
-
-            self.finished.emit(grab_snapshot(), "")
-        except UserError as exc:
-            self.finished.emit(None, str(exc))
-        except Exception as exc:  # a broken camera driver must not take the app down
-            self.finished.emit(None, f"The camera could not be used: {exc}")
+    return grab_snapshot()
 
 
 class Workspace(WorkspaceBase):
@@ -83,8 +57,7 @@ class Workspace(WorkspaceBase):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
 
-        self._snapshot = _Snapshot()
-        self._snapshot.finished.connect(self._on_snapshot, Qt.ConnectionType.QueuedConnection)
+        self._snapshot = WorkerGroup(self)  # the camera snapshot
         for page in (self.image_page, self.step_page, self.colour_page, self.pool_page):
             page.status.connect(lambda text: self.ctx.show_status(text, 8000))
         self.image_page.camera_requested.connect(self.take_snapshot)
@@ -119,7 +92,7 @@ class Workspace(WorkspaceBase):
     def shutdown(self) -> None:
         for page in (self.step_page, self.colour_page, self.pool_page):
             page.shutdown()
-        self._snapshot.wait()
+        self._snapshot.shutdown()
 
     def hideEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._pause_hidden_animations()
@@ -144,12 +117,26 @@ class Workspace(WorkspaceBase):
                 self.show_page(self.pool_page)
                 return
 
+    def open_conv(self, x: np.ndarray, kernel: np.ndarray, bias: float = 0.0, *, stride: int = 1, dilation: int = 1,
+                  padding: int = 0, title: str = "From the model", description: str = "", step: int = 0) -> ConvStepPage:
+        """Step through a given convolution (input (C, H, W), kernel (C, kh, kw)) at output step ``step``:
+        Inspect opens a feature-map neuron here. One channel goes to Step-through, more to Colour channels."""
+        from cnnstudio.gui.workspaces.playground.conv_params import ConvParams
+
+        page = self.step_page if np.shape(x)[0] == 1 else self.colour_page
+        page.load_grids(x, kernel, bias, ConvParams(padding=padding, stride=stride, dilation=dilation), title,
+                        description, step)
+        self.show_page(page)
+        return page
+
     def take_snapshot(self) -> None:
-        if self._snapshot.running():
+        if self._snapshot.busy():
             return
         self.image_page.camera_button.setEnabled(False)
         self.image_page.show_message("Opening the camera…")
-        self._snapshot.start()
+        self._snapshot.run(_grab_snapshot, tag="snapshot", on_done=lambda image: self._on_snapshot(image, ""),
+                           on_error=lambda message: self._on_snapshot(None, message),
+                           failure="The camera could not be used")
 
     def _on_snapshot(self, image: np.ndarray | None, error: str) -> None:
         self.image_page.camera_button.setEnabled(True)

@@ -21,6 +21,7 @@ PLAIN_TINT = QColor(226, 236, 255)  # the lecture draws the input blue
 def _title(text: str) -> QLabel:
     label = QLabel(text)
     label.setStyleSheet("font-weight: 600;")
+    label.setWordWrap(True)  # three channels side by side at 1280x720: the title wraps, the grids stay
     return label
 
 
@@ -48,14 +49,13 @@ class ChannelColumn(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         layout.setSpacing(4)
-        for w in (self.input_title, self.input_grid):
-            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addSpacing(6)
-        for w in (self.kernel_title, self.kernel_grid):
-            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addSpacing(6)
-        for w in (self.products_title, self.products_grid, self.sum_label):
-            layout.addWidget(w, 0, Qt.AlignmentFlag.AlignLeft)
+        for title, widgets in ((self.input_title, (self.input_grid,)), (self.kernel_title, (self.kernel_grid,)),
+                               (self.products_title, (self.products_grid, self.sum_label))):
+            if title is not self.input_title:
+                layout.addSpacing(6)
+            layout.addWidget(title)
+            for w in widgets:
+                layout.addWidget(w, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)
         self.input_grid.values_changed.connect(self.input_edited)
         self.kernel_grid.values_changed.connect(self.kernel_edited)

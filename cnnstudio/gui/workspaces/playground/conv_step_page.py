@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -22,12 +22,14 @@ from PySide6.QtWidgets import (
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.exercises import GridExample, grid_examples
 from cnnstudio.core.ops import ConvTrace, conv_trace, format_number
+from cnnstudio.gui.theme import set_tone
 from cnnstudio.gui.widgets.number_grid import OUTPUT_COLOUR, NumberGrid
 from cnnstudio.gui.workspaces.playground.channel_column import ChannelColumn
 from cnnstudio.gui.workspaces.playground.conv_params import ConvParams, ConvParamsEditor
 from cnnstudio.gui.workspaces.playground.step_controls import StepControls
 
 MAX_GRID = 12
+MODEL_ENTRY = "__model__"  # the example list's entry for grids opened from a model
 OUTPUT_TINT = (220, 252, 231)  # the lecture draws the result green
 
 
@@ -42,6 +44,7 @@ class ConvStepPage(QWidget):
     """The window moves over the input; the window and output cell light up; products and sums are shown."""
 
     status = Signal(str)
+    _custom: dict | None = None  # the grids load_grids showed last (Reset shows them again)
 
     def __init__(self, examples: list[GridExample] | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -70,6 +73,7 @@ class ConvStepPage(QWidget):
         self.reset_button = QPushButton("Reset example")
         self.params_editor = ConvParamsEditor(max_padding=3)
         sizes = QFormLayout()
+        sizes.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a big font: the label goes above
         sizes.addRow("Input rows × cols", self._pair(self.rows_spin, self.cols_spin))
         sizes.addRow("Kernel rows × cols", self._pair(self.krows_spin, self.kcols_spin))
         sizes.addRow("Bias", self.bias_spin)
@@ -91,7 +95,8 @@ class ConvStepPage(QWidget):
         for box in (example_box, grid_box, params_box):
             side_layout.addWidget(box)
         side_layout.addStretch(1)
-        side.setFixedWidth(270)
+        side.setMinimumWidth(270)  # wider when the font asks for it (buttons, labels), never narrower
+        side.setMaximumWidth(340)
 
         # --- grids ---
         self.columns_layout = QHBoxLayout()
@@ -133,9 +138,11 @@ class ConvStepPage(QWidget):
         scroll.setWidget(content)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll = scroll
+        scroll.viewport().installEventFilter(self)  # the cells grow and shrink with the room they have
 
         self.message_label = QLabel(wordWrap=True)
-        self.message_label.setStyleSheet("color: #dc2626;")
+        set_tone(self.message_label, "error")
         self.controls = StepControls()
         self.controls.install_shortcuts(self)
         main = QVBoxLayout()
@@ -189,6 +196,8 @@ class ConvStepPage(QWidget):
     def load_example(self, name: str) -> None:
         example = next((e for e in self._examples if e.name == name), None)
         if example is None:
+            if name == MODEL_ENTRY and self._custom:  # Reset on grids from a model: those grids again
+                self.load_grids(**self._custom)
             return
         self._loading = True
         try:
@@ -203,6 +212,7 @@ class ConvStepPage(QWidget):
             self._kernel = example.kernel.copy()
             self._names = example.channel_names
             self._set_spins(self._input.shape[1:], self._kernel.shape[1:])
+            self.bias_spin.setDecimals(2)
             self.bias_spin.setValue(example.bias)
             self.params_editor.set_params(ConvParams(example.padding, example.pad_mode, example.pad_value,
                                                      example.stride, example.dilation))
@@ -221,6 +231,38 @@ class ConvStepPage(QWidget):
         if len(self._columns) != self._input.shape[0]:
             self._build_columns()
         self._recompute(keep_step=False)
+
+    def load_grids(self, x: np.ndarray, kernel: np.ndarray, bias: float = 0.0, params: ConvParams | None = None,
+                   title: str = "From the model", description: str = "", step: int = 0) -> None:
+        """Show given grids (a model's convolution, from Inspect): input (C, H, W), kernel (C, kh, kw), the exact
+        bias and parameters, at output step ``step``. The example list gets a ``title`` entry for them."""
+        self._custom = {"x": np.array(x), "kernel": np.array(kernel), "bias": float(bias), "params": params,
+                        "title": title, "description": description, "step": int(step)}
+        self._loading = True
+        try:
+            index = self.example_combo.findData(MODEL_ENTRY)
+            if index < 0:
+                self.example_combo.addItem(title, MODEL_ENTRY)
+                index = self.example_combo.count() - 1
+            self.example_combo.setItemText(index, title)
+            self.example_combo.blockSignals(True)
+            self.example_combo.setCurrentIndex(index)
+            self.example_combo.blockSignals(False)
+            self.description_label.setText(description)
+            self.description_label.setMinimumHeight(self.description_label.heightForWidth(236))
+            self._input = np.asarray(x, float).reshape((-1,) + np.shape(x)[-2:])
+            self._kernel = np.asarray(kernel, float).reshape((-1,) + np.shape(kernel)[-2:])
+            self._names = ()
+            self._set_spins(self._input.shape[1:], self._kernel.shape[1:])
+            self.bias_spin.setDecimals(6)  # a trained bias, not the lecture's whole numbers
+            self.bias_spin.setValue(float(bias))
+            self.params_editor.set_params(params or ConvParams())
+            self._build_columns()
+        finally:
+            self._loading = False
+        self._recompute(keep_step=False)
+        self.controls.pause()
+        self.controls.set_step(int(step))
 
     def randomise(self) -> None:
         rng = np.random.default_rng()
@@ -304,6 +346,8 @@ class ConvStepPage(QWidget):
                 column.show_step(None)
             self.output_grid.set_values(np.zeros((1, 1)))
             self.output_grid.set_blank(np.ones((1, 1), bool))
+            self.output_grid.hide()  # no output: not a grid of one empty cell under a stale size
+            self.output_title.setText("Output: none, the kernel does not fit")
             self.total_label.setText("")
             self.equation_label.setText("")
             self.controls.set_count(0)
@@ -315,15 +359,40 @@ class ConvStepPage(QWidget):
             column.set_data(trace.padded[c], trace.padding, trace.kernel[c], cell)
         self.output_grid.set_cell_size(max(cell, 34))
         self.output_grid.set_values(trace.output)
+        self.output_grid.show()
         self.output_title.setText(f"Output ({trace.output.shape[0]} × {trace.output.shape[1]})")
         self.controls.set_count(trace.num_steps, keep=keep_step)
 
     def _cell_size(self, padded_shape) -> int:
+        """Big cells for few, small for many; all channels and the output fit the width (no sideways scrolling)."""
         channels = padded_shape[0]
         biggest = max(padded_shape[-2:])
         if channels > 1:
-            return int(max(22, min(36, 240 // biggest)))
-        return int(max(24, min(56, 420 // biggest)))
+            size = int(max(22, min(36, 240 // biggest)))
+        else:
+            size = int(max(24, min(56, 420 // biggest)))
+        room = self._scroll.viewport().width()
+        if room > 200 and self._trace is not None:
+            out_cols = self._trace.output.shape[-1]
+            output = out_cols * max(size, 34) + 60  # the output grid, the arrow and spacing
+            per_channel = (room - output - 30) / channels - 14
+            size = int(max(18, min(size, per_channel // max(1, padded_shape[-1]))))
+        return size
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Resize and obj is self._scroll.viewport():
+            self._refit()
+        return False
+
+    def _refit(self) -> None:
+        trace = self._trace
+        if trace is not None and self._columns:
+            cell = self._cell_size(trace.padded.shape)
+            if cell != self._columns[0].input_grid.cell_size():
+                for c, column in enumerate(self._columns):
+                    column.set_data(trace.padded[c], trace.padding, trace.kernel[c], cell)
+                if self.controls.count():
+                    self._show_step(self.controls.current())
 
     def _show_step(self, index: int) -> None:
         trace = self._trace

@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.core.exercises import CheckResult, Exercise, exercises
+from cnnstudio.gui.theme import set_tone
 from cnnstudio.gui.widgets.number_grid import NumberGrid
 
-CORRECT_STYLE = "color: #15803d; font-weight: 600;"
-WRONG_STYLE = "color: #b91c1c; font-weight: 600;"
-UNCLEAR_STYLE = "color: #b45309; font-weight: 600;"
+#: the feedback's tone (a green, red or amber that reads in the light and the dark theme)
+CORRECT_STYLE, WRONG_STYLE, UNCLEAR_STYLE = "ok", "error", "warning"
 
 
 class ExerciseCard(QFrame):
@@ -124,7 +124,7 @@ class ExerciseCard(QFrame):
             style, mark = UNCLEAR_STYLE, "? "
         else:
             style, mark = WRONG_STYLE, "✘ "
-        self.feedback_label.setStyleSheet(style)
+        set_tone(self.feedback_label, style, "font-weight: 600;")
         self.feedback_label.setText(mark + result.message)
         if result.correct:
             self.working_button.setChecked(True)

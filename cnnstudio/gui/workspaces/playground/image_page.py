@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.kernels import PRESETS
+from cnnstudio.gui.theme import set_tone
 from cnnstudio.gui.workspaces.playground.conv_params import ConvParamsEditor
 from cnnstudio.gui.workspaces.playground.image_filter import (
     display_image,
@@ -342,7 +343,7 @@ class ImagePage(QWidget):
         return f"Result — {title}, {raw.shape[1]} × {raw.shape[0]}"
 
     def show_message(self, text: str, error: bool = False) -> None:
-        self.message_label.setStyleSheet("color: #dc2626;" if error else "")
+        set_tone(self.message_label, "error" if error else None)
         self.message_label.setText(text)
         if error:
             self.status.emit(text)

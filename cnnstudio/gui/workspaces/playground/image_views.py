@@ -5,15 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cnnstudio.core.ops import format_number
+from cnnstudio.gui.theme import follow_palette, theme_graphics
 
 
 def diverging_colormap() -> pg.ColorMap:
     """Blue (negative) – white (zero) – red (positive), the same colours as the grids' heat map."""
     colours = [(55, 125, 255), (255, 255, 255), (255, 80, 60)]
     return pg.ColorMap([0.0, 0.5, 1.0], colours)
+
+
+def _window_colour(palette: QPalette):
+    return palette.color(QPalette.ColorRole.Window)
 
 
 class LinkedImageViews(QWidget):
@@ -23,11 +29,10 @@ class LinkedImageViews(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        background = self.palette().color(self.backgroundRole())
         self.original_graphics = pg.GraphicsLayoutWidget()
         self.result_graphics = pg.GraphicsLayoutWidget()
         for graphics in (self.original_graphics, self.result_graphics):
-            graphics.setBackground(background)
+            # the window's colour around the picture, in either theme (and again when it changes)
             graphics.ci.setContentsMargins(2, 2, 2, 2)
         self.original_title = QLabel("Original")
         self.result_title = QLabel("Result")
@@ -52,6 +57,9 @@ class LinkedImageViews(QWidget):
         self._lut = diverging_colormap().getLookupTable(nPts=256)
         self.result_graphics.addItem(self.colour_bar, row=0, col=1)
         self.colour_bar.setVisible(False)
+        for graphics in (self.original_graphics, self.result_graphics):
+            # the window's colour around the picture and the colour bar's scale, in either theme
+            follow_palette(graphics, lambda g=graphics: theme_graphics(g, background=_window_colour))
         self.panes = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         self.panes.setContentsMargins(0, 0, 0, 0)
         for title, graphics in ((self.original_title, self.original_graphics),

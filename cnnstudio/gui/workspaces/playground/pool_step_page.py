@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.exercises import GridExample, grid_examples
 from cnnstudio.core.ops import PoolTrace, conv_output_formula, pool_trace
+from cnnstudio.gui.theme import set_tone
 from cnnstudio.gui.widgets.number_grid import OUTPUT_COLOUR, PICK_COLOUR, WINDOW_COLOUR, NumberGrid
 from cnnstudio.gui.workspaces.playground.channel_column import PLAIN_TINT
 from cnnstudio.gui.workspaces.playground.conv_step_page import MAX_GRID, OUTPUT_TINT, resize_top_left
@@ -60,6 +61,7 @@ class PoolStepPage(QWidget):
         self.help_label.setStyleSheet("color: palette(placeholder-text);")
         self.formula_label = QLabel(wordWrap=True)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a big font: the label goes above
         form.addRow("Pool", self.mode_combo)
         form.addRow("Size", self.size_spin)
         form.addRow("Stride", self.stride_spin)
@@ -83,7 +85,8 @@ class PoolStepPage(QWidget):
         side.addStretch(1)
         side_widget = QWidget()
         side_widget.setLayout(side)
-        side_widget.setFixedWidth(300)
+        side_widget.setMinimumWidth(300)  # wider when the font asks for it, never narrower
+        side_widget.setMaximumWidth(360)
 
         self.input_grid = NumberGrid(editable=True, cell_size=46, tint=PLAIN_TINT)
         self.input_grid.setToolTip("Click a cell and type to change the input (grey cells are padding)")
@@ -112,7 +115,7 @@ class PoolStepPage(QWidget):
         self.equation_label.setStyleSheet("font-size: 18px; font-weight: 700;")
         self.equation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message_label = QLabel(wordWrap=True)
-        self.message_label.setStyleSheet("color: #dc2626;")
+        set_tone(self.message_label, "error")
         self.controls = StepControls()
         self.controls.install_shortcuts(self)
         main = QVBoxLayout()

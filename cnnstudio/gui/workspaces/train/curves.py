@@ -8,9 +8,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from cnnstudio.gui.theme import follow_palette, theme_legend
+
 TRAIN_COLOR = (31, 119, 180)
 VAL_COLOR = (255, 127, 14)
 IOU_COLOR = (44, 160, 44)
+MAP_COLOR = (214, 39, 40)
+#: the task metrics beside the accuracy, listed in the legend only while a run has them
+EXTRA_METRICS = {"val_iou": "val IoU", "val_map50": "val mAP@0.5"}
 OVERLAY_COLORS = ((148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
 
 
@@ -38,7 +43,6 @@ class CurvesView(QWidget):
         self.acc_plot = pg.PlotWidget(title="Accuracy", axisItems={"bottom": EpochAxis("bottom")})
         # loss falls and accuracy rises: legends in the corners the curves leave free
         for plot, offset in ((self.loss_plot, (-10, 10)), (self.acc_plot, (-10, -10))):
-            plot.setBackground("w")
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.setLabel("bottom", "epoch")
             plot.addLegend(offset=offset)
@@ -55,8 +59,12 @@ class CurvesView(QWidget):
                                                symbolSize=5, symbolBrush=VAL_COLOR),
             "val_iou": self.acc_plot.plot(pen=pg.mkPen(IOU_COLOR, width=2), symbol="t", symbolSize=6,
                                           symbolBrush=IOU_COLOR),
+            "val_map50": self.acc_plot.plot(pen=pg.mkPen(MAP_COLOR, width=2), symbol="s", symbolSize=5,
+                                            symbolBrush=MAP_COLOR),
         }
         self._overlays: dict[str, list] = {}
+        for plot in (self.loss_plot, self.acc_plot):
+            follow_palette(plot)  # background, axes, titles and legends from the theme
 
     def set_history(self, rows: list[dict]) -> None:
         """Show the live run's epoch rows (replaces what the live curves show)."""
@@ -65,13 +73,15 @@ class CurvesView(QWidget):
             ys = [float(r[key]) for r in rows if isinstance(r.get(key), (int, float))]
             item.setData(xs, ys)
         legend = self.acc_plot.getPlotItem().legend
-        iou = self.curves["val_iou"]
-        listed = any(entry[0].item is iou for entry in legend.items) if legend is not None else True
-        if legend is not None and bool(len(self.data_of("val_iou")[0])) != listed:
-            if listed:
-                legend.removeItem(iou)
-            else:
-                legend.addItem(iou, "val IoU")
+        for key, title in EXTRA_METRICS.items():
+            item = self.curves[key]
+            listed = any(entry[0].item is item for entry in legend.items) if legend is not None else True
+            if legend is not None and bool(len(self.data_of(key)[0])) != listed:
+                if listed:
+                    legend.removeItem(item)
+                else:
+                    legend.addItem(item, title)
+                    theme_legend(legend, self.acc_plot.palette())
 
     def plan_epochs(self, epochs: int | None) -> None:
         """Span the x axis over the planned epochs while a run trains (``None``: fit the data again)."""
@@ -104,6 +114,10 @@ class CurvesView(QWidget):
             (_, loss), (_, acc) = self._overlays[key]
             loss.setData(*run.series("val_loss"))
             acc.setData(*run.series("val_accuracy"))
+        for plot in (self.loss_plot, self.acc_plot):
+            legend = plot.getPlotItem().legend
+            if legend is not None:
+                theme_legend(legend, plot.palette())
 
     @property
     def overlay_count(self) -> int:

@@ -1,6 +1,6 @@
 """Work done on the training thread: load the data, then run the trainer generator.
 
-A plain generator (superqt's GeneratorWorker runs it); it never touches a widget and yields only
+A plain generator (the Train workspace's WorkerGroup runs it); it never touches a widget and yields only
 frozen events holding numbers and numpy arrays.
 """
 
@@ -43,17 +43,12 @@ def training_job(spec: dict | None, data_config: dict | None, training: dict | N
     try:
         from cnnstudio.core.errors import UserError
         from cnnstudio.ml.datasets import load_dataset
+        from cnnstudio.ml.runs import load_run, resume_run, run_data_config
         from cnnstudio.ml.trainer import TrainConfig, train
 
         try:
-            if resume:
-                from cnnstudio.ml.runs import load_run
-
-                info = load_run(run_dir)
-                spec, data_config = info.spec, info.config.get("data")
-                if not isinstance(data_config, dict):
-                    raise UserError(f"The run {info.name} does not record its data settings, so it cannot be resumed.")
-                config = TrainConfig.from_dict(info.training)
+            if resume:  # the run's own spec, data and settings, through the CLI's resume_run
+                data_config = run_data_config(load_run(run_dir))
             else:
                 config = TrainConfig.from_dict(training)
             bundle = load_dataset(data_config)
@@ -64,7 +59,15 @@ def training_job(spec: dict | None, data_config: dict | None, training: dict | N
             yield Failed("Stopped before training started.", run_dir)
             return
         yield DataReady(tuple(bundle.classes), to_display(bundle.val_x), bundle.val_y.numpy().copy(), bundle.task)
-        yield from train(spec, bundle, config, run_dir, control, resume=resume, data_config=data_config)
+        if resume:
+            try:
+                events = resume_run(run_dir, control, data=bundle)
+            except UserError as exc:
+                yield Failed(str(exc), run_dir)
+                return
+            yield from events
+        else:
+            yield from train(spec, bundle, config, run_dir, control, data_config=data_config)
     except Exception as exc:  # shown in the view as one sentence, never raised into Qt
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         yield Failed(f"Training stopped with an error: {first}", run_dir)

@@ -1,7 +1,7 @@
 """The Train workspace: settings, Start / Pause / Stop, progress, live curves, confusion matrix, run history.
 
-Training runs on a superqt GeneratorWorker (:func:`job.training_job`); its events arrive here on the
-GUI thread through ``yielded`` and redraws are throttled. Nothing on the worker touches a widget.
+Training runs on the workspace's :class:`~cnnstudio.gui.workers.WorkerGroup` (:func:`job.training_job`);
+its events arrive here on the GUI thread and redraws are throttled. Nothing on the worker touches a widget.
 """
 
 from __future__ import annotations
@@ -14,21 +14,29 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from cnnstudio.core.numbers import human_number
 from cnnstudio.gui.context import AppContext
+from cnnstudio.gui.theme import set_tone
+from cnnstudio.gui.workers import WorkerGroup
 from cnnstudio.gui.workspaces.base import WorkspaceBase
-from cnnstudio.gui.workspaces.train.confusion import CellImages, ConfusionView
+from cnnstudio.gui.workspaces.train.cluster_dialog import open_cluster_dialog
+from cnnstudio.gui.workspaces.train.confusion import CellImages, ConfusionPanel, ConfusionView
 from cnnstudio.gui.workspaces.train.curves import CurvesView
 from cnnstudio.gui.workspaces.train.history import RunHistoryTable
+from cnnstudio.gui.workspaces.train.results_area import ResultsArea
 from cnnstudio.gui.workspaces.train.settings_form import TrainingSettingsForm
 
 #: redraws of progress and curves at most this often (ms)
@@ -44,7 +52,7 @@ class Workspace(WorkspaceBase):
 
         self._control = None
         self._done: threading.Event | None = None
-        self._workers: set = set()
+        self._workers = WorkerGroup(self)  # the training run; empty when none is left to deliver
         self._run_dir: Path | None = None
         self._rows: list[dict] = []
         self._last_batch = None
@@ -52,6 +60,8 @@ class Workspace(WorkspaceBase):
         self._confusion: np.ndarray | None = None
         self._predictions: np.ndarray | None = None
         self._data = None  # job.DataReady of the current run
+        self._cell: tuple[int, int] | None = None  # the confusion cell whose images are shown
+        self._orphaned = False  # the running job belongs to a project that was closed: draw nothing of it
         self.result = None  # the last Finished or Failed event
         self._refresh_throttled = qthrottled(self._refresh_live, timeout=REFRESH_MS)
 
@@ -87,7 +97,7 @@ class Workspace(WorkspaceBase):
         # why Start is disabled (a network the Designer reports as invalid)
         self.blocker = QLabel("")
         self.blocker.setWordWrap(True)
-        self.blocker.setStyleSheet("color: #b00020;")
+        set_tone(self.blocker, "error")  # a red that reads in the light and the dark theme
         self.blocker.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.blocker.hide()
         # one-click repair when the network's outputs do not match the data's classes
@@ -105,12 +115,27 @@ class Workspace(WorkspaceBase):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(settings_box)
         left_layout.addLayout(buttons)
+        self.cluster_button = QPushButton("Run on a cluster…")  # scale-out: a torchrun / SLURM launch script
+        self.cluster_button.setToolTip("Preview and save a launch script that trains this project on many GPUs "
+                                       "or machines (torchrun, SLURM)")
+        self.cluster_button.clicked.connect(lambda: open_cluster_dialog(self.ctx, self))
+        left_layout.addWidget(self.cluster_button)
         left_layout.addWidget(self.blocker)
         left_layout.addWidget(self.progress)
         left_layout.addWidget(self.progress_label)
         left_layout.addWidget(self.message)
         left_layout.addWidget(self.fix_button)
         left_layout.addStretch(1)
+        for combo in self.form.findChildren(QComboBox):  # long choices must not widen the whole panel
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = left_scroll.style().pixelMetric(left_scroll.style().PixelMetric.PM_ScrollBarExtent)
+        left_scroll.setMinimumWidth(left.minimumSizeHint().width() + bar + 2)
 
         # --- right: curves, confusion matrix, history ---
         self.curves = CurvesView()
@@ -125,27 +150,30 @@ class Workspace(WorkspaceBase):
         self.resume_button = QPushButton("Resume selected run")
         self.resume_button.setToolTip("Continue a cancelled run from its last finished epoch")
         self.resume_button.clicked.connect(self.resume_selected)
-        history_box = QGroupBox("Run history (tick runs to compare their validation curves)")
+        history_box = QGroupBox("Run history")
+        history_box.setToolTip("Tick runs to compare their validation curves; select one to see its results")
         history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(4, 4, 4, 4)
         history_layout.addWidget(self.history)
         row = QHBoxLayout()
-        row.addStretch(1)
+        hint = QLabel("Tick runs to compare their validation curves.")
+        hint.setWordWrap(True)
+        row.addWidget(hint, 1)
         row.addWidget(self.resume_button)
         history_layout.addLayout(row)
         confusion_box = QGroupBox("Confusion matrix (validation)")
         confusion_layout = QHBoxLayout(confusion_box)
-        confusion_layout.addWidget(self.confusion, 3)
+        confusion_layout.setContentsMargins(4, 4, 4, 4)
+        confusion_layout.addWidget(ConfusionPanel(self.confusion), 3)
         confusion_layout.addWidget(self.cell_images, 2)
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(confusion_box)
-        bottom.addWidget(history_box)
+        self.results = ResultsArea([(confusion_box, "Confusion matrix"), (history_box, "Run history")])
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.curves)
-        right.addWidget(bottom)
+        right.addWidget(self.results)
         right.setStretchFactor(0, 1)
         right.setStretchFactor(1, 1)
         main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(left)
+        main.addWidget(left_scroll)
         main.addWidget(right)
         main.setStretchFactor(1, 1)
         layout = QHBoxLayout(self)
@@ -211,8 +239,6 @@ class Workspace(WorkspaceBase):
         return str(run_dir)
 
     def _launch(self, spec, data, training, run_dir: Path, resume: bool) -> None:
-        from superqt.utils import GeneratorWorker
-
         from cnnstudio.gui.workspaces.train.job import training_job
         from cnnstudio.ml.train_events import TrainControl
 
@@ -222,6 +248,8 @@ class Workspace(WorkspaceBase):
         self._rows, self._last_batch, self._confusion, self._predictions, self._data = [], None, None, None, None
         self.result = None
         self._epochs = 0
+        self._orphaned = False
+        self._forget_cell()
         self.message.setText("")
         self._stop_reason = ""
         self._show_fix(())
@@ -232,12 +260,9 @@ class Workspace(WorkspaceBase):
         self.pause_button.setChecked(False)
         self.pause_button.setText("Pause")
         self.pause_button.blockSignals(False)
-        worker = GeneratorWorker(training_job, spec, data, training, str(run_dir), self._control, self._done, resume)
-        worker.yielded.connect(self._on_event)
-        worker.finished.connect(lambda w=worker: self._on_worker_finished(w))
-        self._workers.add(worker)
+        self._workers.run(training_job, spec, data, training, str(run_dir), self._control, self._done, resume,
+                          cancel=self._control.cancel, on_yield=self._on_event, on_finish=self._on_worker_finished)
         self._update_buttons()
-        worker.start()
 
     def _on_pause_toggled(self, paused: bool) -> None:
         if self._control is None:
@@ -264,6 +289,8 @@ class Workspace(WorkspaceBase):
         from cnnstudio.gui.workspaces.train.job import DataReady
         from cnnstudio.ml.train_events import BatchEnd, EpochEnd, Failed, Finished, Started
 
+        if self._orphaned and isinstance(event, (BatchEnd, EpochEnd, DataReady, Started)):
+            return  # a run of the project that was closed: this project's views stay as they are
         if isinstance(event, BatchEnd):
             self._last_batch = event
             self._refresh_throttled()
@@ -271,6 +298,7 @@ class Workspace(WorkspaceBase):
             self._rows.append(dict(event.metrics))
             self._confusion = event.confusion
             self._predictions = event.val_predictions
+            self.history.set_active_progress(self._run_dir, event.epoch, self._epochs or event.epoch)
             self._refresh_throttled()
         elif isinstance(event, DataReady):
             self._data = event
@@ -289,12 +317,13 @@ class Workspace(WorkspaceBase):
         elif isinstance(event, Finished):
             self.result = event
             self._refresh_throttled.cancel()
-            self._refresh_live()
+            if not self._orphaned:
+                self._refresh_live()
             if event.status != "cancelled":
                 self.progress.setValue(self.progress.maximum())
             metrics = event.metrics
             summary = ", ".join(
-                f"{k.replace('_', ' ')} {metrics[k]:.4f}" for k in ("val_accuracy", "val_loss", "val_iou") if k in metrics
+                f"{k.replace('_', ' ')} {human_number(metrics[k])}" for k in ("val_accuracy", "val_loss", "val_iou", "val_map50") if k in metrics
             )
             text = {"completed": "Finished", "early_stopped": "Stopped early", "cancelled": "Stopped"}[event.status]
             self.progress_label.setText(f"{text}. {summary}".strip())
@@ -328,8 +357,7 @@ class Workspace(WorkspaceBase):
 
         return read_history(self._run_dir) if self._run_dir is not None else []
 
-    def _on_worker_finished(self, worker) -> None:
-        self._workers.discard(worker)
+    def _on_worker_finished(self) -> None:
         self._update_buttons()
         self.refresh_history()
         result = self.result
@@ -353,7 +381,7 @@ class Workspace(WorkspaceBase):
             rate = ev.images_done / ev.elapsed if ev.elapsed > 0 else 0.0
             eta = (ev.images_total - ev.images_done) / rate if rate > 0 else 0.0
             last = self._rows[-1] if self._rows else {}
-            acc = f" · val acc {last['val_accuracy']:.3f}" if "val_accuracy" in last else ""
+            acc = f" · val acc {human_number(last['val_accuracy'])}" if "val_accuracy" in last else ""
             if not (self._control is not None and self._control.paused):
                 self.progress_label.setText(
                     f"Epoch {ev.epoch}/{ev.epochs} · batch {ev.batch}/{ev.batches} · {rate:,.0f} images/s · "
@@ -363,10 +391,16 @@ class Workspace(WorkspaceBase):
         if self._confusion is not None:
             classes = self._data.classes if self._data is not None else tuple(str(i) for i in range(len(self._confusion)))
             self.confusion.set_matrix(self._confusion, classes)
+            if self._cell is not None:
+                self.show_cell(*self._cell)  # the drill-down follows the newest epoch
 
     # --- confusion matrix cells ------------------------------------------------------------------
     def show_cell(self, true_class: int, predicted: int) -> None:
-        """List the validation images of true class ``true_class`` predicted as ``predicted``."""
+        """List the validation images of true class ``true_class`` predicted as ``predicted``.
+
+        The cell is remembered: its images are listed again after every epoch of the run shown.
+        """
+        self._cell = (true_class, predicted)
         if self._data is None or self._predictions is None or len(self._predictions) != len(self._data.val_labels):
             self.cell_images.show_images(
                 "The images of a cell are shown for a run trained in this session; train one to see them.",
@@ -410,12 +444,13 @@ class Workspace(WorkspaceBase):
 
     def _offer_class_fix(self) -> None:
         """After a failed start: when the network's outputs do not match the data's classes, offer a fix."""
-        if self._data is None or self._data.task not in ("classification", "localization"):
+        if self._data is None:
             return
-        from cnnstudio.core.spec_edit import classes_fit
+        from cnnstudio.core.data_fit import check_fit
 
         classes = tuple(self._data.classes)
-        if classes_fit(self.ctx.document.get("network"), classes) is False:
+        fit = check_fit(self.ctx.document.get("network"), self._data.task, classes)
+        if fit.task_problem is None and fit.classes is False:
             self._show_fix(classes)
 
     def _show_fix(self, classes: tuple[str, ...]) -> None:
@@ -430,15 +465,16 @@ class Workspace(WorkspaceBase):
 
     def fit_network_to_data(self) -> None:
         """Resize the last layer to the data's classes and name them (one undoable edit)."""
-        from cnnstudio.core.spec_edit import fit_classes
+        from cnnstudio.core.data_fit import fit_to_classes
+        from cnnstudio.core.errors import UserError
 
         classes = self._fix_classes
         if not classes:
             return
         try:
-            spec = fit_classes(self.ctx.document.get("network"), classes)
-        except ValueError as exc:
-            self.message.setText(f"The network cannot be fitted automatically: {exc}; edit it in the Designer.")
+            spec = fit_to_classes(self.ctx.document.get("network"), classes)
+        except UserError as exc:
+            self.message.setText(f"{exc} Edit it in the Designer.")
             self._show_fix(())
             return
         self.ctx.edit("network", spec, f"Fit the network to {len(classes)} classes")
@@ -479,6 +515,8 @@ class Workspace(WorkspaceBase):
         else:
             rows = list(run.history)
             self._data, self._predictions = None, None
+        if self._run_dir != Path(run.path) or self._data is None:
+            self._forget_cell()  # another run: the old cell's images are not this run's
         self._run_dir = Path(run.path)
         self._rows, self._last_batch = rows, None
         self.curves.plan_epochs(None)
@@ -488,9 +526,14 @@ class Workspace(WorkspaceBase):
             self._confusion = np.asarray(confusion, dtype=np.int64)
             classes = run.spec.get("classes") or [str(i) for i in range(len(confusion))]
             self.confusion.set_matrix(self._confusion, classes)
+            if self._cell is not None:
+                self.show_cell(*self._cell)
+        else:
+            self._confusion = None
+            self.confusion.clear_matrix()
         final = run.final
         summary = ", ".join(
-            f"{k.replace('_', ' ')} {final[k]:.4f}" for k in ("val_accuracy", "val_loss", "val_iou")
+            f"{k.replace('_', ' ')} {human_number(final[k])}" for k in ("val_accuracy", "val_loss", "val_iou", "val_map50")
             if isinstance(final.get(k), (int, float))
         )
         self.progress_label.setText(f"{run.name}: {run.status.replace('_', ' ')}, "
@@ -505,6 +548,7 @@ class Workspace(WorkspaceBase):
         if section == "training":
             self.form.sync_from_document()
         elif section == "network":
+            self.form.sync_from_document()  # the rows of the network's task
             self._check_network()
         elif section == "runs":
             self.refresh_history()
@@ -515,10 +559,32 @@ class Workspace(WorkspaceBase):
             self._stop_reason = ("Training stopped because another project was opened; the run stays in "
                                  "the previous project's runs folder.")
             self.message.setText(self._stop_reason)
+            self._orphaned = True
+        self._clear_views()
         self.form.sync_from_document()
         self.refresh_history()
         self._check_network()
         self._show_fix(())
+
+    def _forget_cell(self) -> None:
+        self._cell = None
+        self.cell_images.clear()
+
+    def _clear_views(self) -> None:
+        """Another project: no curves, matrix, cell images or result of the previous one."""
+        self._rows, self._last_batch, self._confusion, self._predictions, self._data = [], None, None, None, None
+        if not self.running:
+            self._run_dir = None
+            self.result = None
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress_label.setText("Ready.")
+        self._refresh_throttled.cancel()
+        self._forget_cell()
+        self.curves.plan_epochs(None)
+        self.curves.set_history([])
+        self.curves.set_overlays([])
+        self.confusion.clear_matrix()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def activated(self) -> None:
@@ -529,10 +595,7 @@ class Workspace(WorkspaceBase):
         self.ctx.document.changed.disconnect(self._on_document_changed)
         self.ctx.document.replaced.disconnect(self._on_document_replaced)
         self._refresh_throttled.cancel()
-        if self._control is not None:
-            self._control.cancel()
-        if self._done is not None:
-            self._done.wait(60)
+        self._workers.shutdown(60)  # cancels the run through its control: the run folder says "cancelled"
 
 
 def _duration(seconds: float) -> str:
