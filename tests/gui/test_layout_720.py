@@ -16,12 +16,8 @@ from cnnstudio.gui.layout_check import layout_problems
 from cnnstudio.gui.workspaces import available_workspaces
 
 SIZE = (1280, 720)
-#: still being built while this test was extended; a failure there is expected for now, a pass is welcome
-IN_PROGRESS = {"experiments": "Experiments is still being built by the hpo engineer (issue 13): a table cell "
-                              "('8, 16, 32, 64, 128, 256') is elided at 11 pt"}
 #: every discovered workspace (a new one is checked without editing this file)
-WORKSPACES = [pytest.param(w.name, marks=pytest.mark.xfail(reason=IN_PROGRESS[w.name], strict=False))
-              if w.name in IN_PROGRESS else w.name for w in available_workspaces()]
+WORKSPACES = [w.name for w in available_workspaces()]
 
 
 @pytest.fixture(params=[None, 11.0], ids=["default-font", "11pt"])

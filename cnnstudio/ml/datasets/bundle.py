@@ -69,6 +69,23 @@ class DatasetBundle:
     train_masks: torch.Tensor | None = None
     val_masks: torch.Tensor | None = None
 
+    @classmethod
+    def from_split(cls, x, y, train, val, *, classes: list[str], task: str, targets: dict | None = None,
+                   facts: ImageFacts | None = None, **fields) -> DatasetBundle:
+        """A bundle of images ``x`` (N, C, H, W) and labels ``y`` (N,) split by the index arrays ``train``
+        and ``val``; ``targets`` maps a per-image target name ("boxes", "objects", "masks") to its
+        (N, ...) array, split the same way. numpy arrays or tensors; ``facts`` default to
+        :meth:`ImageFacts.measured` of the images."""
+        def tensor(a):
+            return a if isinstance(a, torch.Tensor) else torch.from_numpy(a)
+
+        x, y = tensor(x), tensor(y)
+        parts = {"train_x": x[train].contiguous(), "train_y": y[train], "val_x": x[val].contiguous(), "val_y": y[val]}
+        for name, values in (targets or {}).items():
+            values = tensor(values)
+            parts[f"train_{name}"], parts[f"val_{name}"] = values[train].contiguous(), values[val].contiguous()
+        return cls(**parts, classes=list(classes), task=task, facts=facts or ImageFacts.measured(x), **fields)
+
     def __post_init__(self) -> None:
         from cnnstudio.core.tasks import get_task, is_task
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from cnnstudio.core.errors import UserError
 from cnnstudio.ml.datasets.events import LoadProgress
 from cnnstudio.ml.datasets.folder import existing_folder, read_images
@@ -64,7 +62,7 @@ def _image_file(root: Path, json_path: Path, name: str) -> Path:
 
 def iter_load_coco(cfg: dict):
     """Generator: progress events, returns a detection :class:`DatasetBundle` from a COCO folder."""
-    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
+    from cnnstudio.ml.datasets.bundle import DatasetBundle
     from cnnstudio.ml.datasets.multishapes import main_labels
 
     root = existing_folder(cfg["path"], "COCO dataset (images and an instances JSON)")
@@ -88,12 +86,8 @@ def iter_load_coco(cfg: dict):
     objects_np = pad_objects([objects[int(images[i]["id"])] for i in kept])
     y_np = main_labels(objects_np)
     train, val = stratified_split(y_np, cfg["val_fraction"], cfg["seed"])
-    x, y, o = torch.from_numpy(x_np), torch.from_numpy(y_np), torch.from_numpy(objects_np)
-    return DatasetBundle(
-        train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
-        train_objects=o[train].contiguous(), val_objects=o[val].contiguous(),
-        classes=names, task="detection", skipped=skipped, name=root.name, facts=ImageFacts.measured(x),
-    )
+    return DatasetBundle.from_split(x_np, y_np, train, val, targets={"objects": objects_np}, classes=names,
+                                    task="detection", skipped=skipped, name=root.name)
 
 
 __all__ = ["find_annotations", "iter_load_coco", "parse_coco"]

@@ -33,11 +33,8 @@ def iter_load_digits(cfg: dict):
     images, labels = load_digit_arrays()
     yield LoadProgress(1, 2, "Splitting")
     train, val = stratified_split(labels, cfg["val_fraction"], cfg["seed"])
-    y = torch.from_numpy(labels)
-    return DatasetBundle(
-        train_x=images[train].contiguous(), train_y=y[train], val_x=images[val].contiguous(), val_y=y[val],
-        classes=list(DIGIT_CLASSES), task="classification", name="digits", facts=_digits_facts(),
-    )
+    return DatasetBundle.from_split(images, labels, train, val, classes=DIGIT_CLASSES, task="classification",
+                                    name="digits", facts=_digits_facts())
 
 
 def _digits_facts():

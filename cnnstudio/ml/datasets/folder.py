@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from cnnstudio.core.errors import UserError
 from cnnstudio.ml.datasets.events import LoadProgress
@@ -66,7 +65,7 @@ def read_images(files: list[Path], size: int, label_of, skipped: list[tuple[str,
 
 def iter_load_folder(cfg: dict):
     """Generator: progress events, returns a classification :class:`DatasetBundle` of a class-folder tree."""
-    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
+    from cnnstudio.ml.datasets.bundle import DatasetBundle
 
     root = existing_folder(cfg["path"], "image folder (one sub-folder per class)")
     yield LoadProgress(0, 0, f"Scanning {root}")
@@ -90,9 +89,6 @@ def iter_load_folder(cfg: dict):
     x_np, _ = stack_images(images, cfg.get("channels", "auto"))
     y_np = np.asarray(kept, dtype=np.int64)
     train, val = stratified_split(y_np, cfg["val_fraction"], cfg["seed"])
-    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
-    return DatasetBundle(
-        train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
-        classes=classes, task="classification", skipped=skipped, name=root.name,
-        facts=ImageFacts.measured(x),  # the files as they are (resized, not cropped); ink by the border rule
-    )
+    # facts: the files as they are (resized, not cropped), measured; ink by the border rule
+    return DatasetBundle.from_split(x_np, y_np, train, val, classes=classes, task="classification",
+                                    skipped=skipped, name=root.name)

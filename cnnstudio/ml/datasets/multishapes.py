@@ -85,9 +85,8 @@ def main_labels(objects: np.ndarray) -> np.ndarray:
 
 def iter_load_multishapes(cfg: dict):
     """Generator: progress events, returns the multishapes :class:`DatasetBundle` (task "detection")."""
-    import torch
 
-    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
+    from cnnstudio.ml.datasets.bundle import DatasetBundle
     from cnnstudio.ml.datasets.events import LoadProgress
     from cnnstudio.ml.datasets.split import stratified_split
 
@@ -97,12 +96,8 @@ def iter_load_multishapes(cfg: dict):
     labels = main_labels(objects)
     yield LoadProgress(1, 2, "Splitting")
     train, val = stratified_split(labels, cfg["val_fraction"], seed)
-    x, y, o = torch.from_numpy(images), torch.from_numpy(labels), torch.from_numpy(objects)
-    return DatasetBundle(
-        train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
-        train_objects=o[train].contiguous(), val_objects=o[val].contiguous(),
-        classes=list(SHAPES_CLASSES), task="detection", name="multishapes", facts=ImageFacts.measured(x),
-    )
+    return DatasetBundle.from_split(images, labels, train, val, targets={"objects": objects},
+                                    classes=SHAPES_CLASSES, task="detection", name="multishapes")
 
 
 SCENE_CLASSES = ["background", *SHAPES_CLASSES]
@@ -111,9 +106,8 @@ SCENE_CLASSES = ["background", *SHAPES_CLASSES]
 def iter_load_scenes(cfg: dict):
     """Generator: progress events, returns the "scenes" :class:`DatasetBundle` (task "segmentation"): the
     multishapes images with the class of every pixel (background first)."""
-    import torch
 
-    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
+    from cnnstudio.ml.datasets.bundle import DatasetBundle
     from cnnstudio.ml.datasets.events import LoadProgress
     from cnnstudio.ml.datasets.split import stratified_split
 
@@ -123,9 +117,5 @@ def iter_load_scenes(cfg: dict):
     labels = np.where((objects[..., 0] >= 0).any(1), main_labels(objects) + 1, 0)
     yield LoadProgress(1, 2, "Splitting")
     train, val = stratified_split(labels, cfg["val_fraction"], seed)
-    x, y, m = torch.from_numpy(images), torch.from_numpy(labels), torch.from_numpy(pixels)
-    return DatasetBundle(
-        train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
-        train_masks=m[train].contiguous(), val_masks=m[val].contiguous(),
-        classes=list(SCENE_CLASSES), task="segmentation", name="scenes", facts=ImageFacts.measured(x),
-    )
+    return DatasetBundle.from_split(images, labels, train, val, targets={"masks": pixels},
+                                    classes=SCENE_CLASSES, task="segmentation", name="scenes")

@@ -119,9 +119,8 @@ def generate_shapes(num_samples: int, image_size: int = 64, seed: int = 0,
 
 def iter_load_shapes(cfg: dict):
     """Generator: progress events, returns the shapes :class:`DatasetBundle` (task "localization")."""
-    import torch
 
-    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
+    from cnnstudio.ml.datasets.bundle import DatasetBundle
     from cnnstudio.ml.datasets.events import LoadProgress
     from cnnstudio.ml.datasets.split import stratified_split
 
@@ -130,9 +129,5 @@ def iter_load_shapes(cfg: dict):
     images, labels, boxes = generate_shapes(n, size, seed)
     yield LoadProgress(1, 2, "Splitting")
     train, val = stratified_split(labels, cfg["val_fraction"], seed)
-    x, y, b = torch.from_numpy(images), torch.from_numpy(labels), torch.from_numpy(boxes)
-    return DatasetBundle(
-        train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
-        train_boxes=b[train].contiguous(), val_boxes=b[val].contiguous(),
-        classes=list(SHAPES_CLASSES), task="localization", name="shapes", facts=ImageFacts.measured(x),
-    )
+    return DatasetBundle.from_split(images, labels, train, val, targets={"boxes": boxes},
+                                    classes=SHAPES_CLASSES, task="localization", name="shapes")

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from cnnstudio.core.errors import UserError
 from cnnstudio.ml.datasets.events import LoadProgress
@@ -113,7 +112,7 @@ def find_class_names(root: Path) -> list[str] | None:
 
 def iter_load_yolo(cfg: dict):
     """Generator: progress events, returns a localization :class:`DatasetBundle` from a YOLO folder."""
-    from cnnstudio.ml.datasets.bundle import DatasetBundle, ImageFacts
+    from cnnstudio.ml.datasets.bundle import DatasetBundle
 
     root = existing_folder(cfg["path"], "YOLO dataset (images/ and labels/ folders)")
     yield LoadProgress(0, 0, f"Scanning {root}")
@@ -168,11 +167,5 @@ def iter_load_yolo(cfg: dict):
     b_np = np.array([chosen[i][2] for i in kept], dtype=np.float32)
     o_np = pad_objects([chosen[i][3] for i in kept])
     train, val = stratified_split(y_np, cfg["val_fraction"], cfg["seed"])
-    x, y, b, o = torch.from_numpy(x_np), torch.from_numpy(y_np), torch.from_numpy(b_np), torch.from_numpy(o_np)
-    return DatasetBundle(
-        train_x=x[train].contiguous(), train_y=y[train], val_x=x[val].contiguous(), val_y=y[val],
-        train_boxes=b[train].contiguous(), val_boxes=b[val].contiguous(),
-        train_objects=o[train].contiguous(), val_objects=o[val].contiguous(),
-        classes=classes, task="localization", skipped=skipped, name=root.name,
-        facts=ImageFacts.measured(x),
-    )
+    return DatasetBundle.from_split(x_np, y_np, train, val, targets={"boxes": b_np, "objects": o_np},
+                                    classes=classes, task="localization", skipped=skipped, name=root.name)

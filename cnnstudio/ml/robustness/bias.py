@@ -125,9 +125,8 @@ def train_bias(data: BiasedData, fix: str = "none", training: dict | None = None
     """Train on the coloured digits (with ``fix``: none, augment or rebalance) and measure the cue's pull."""
     from cnnstudio.core.errors import UserError
     from cnnstudio.core.spec import load_spec
-    from cnnstudio.ml.builder import build_model
-    from cnnstudio.ml.robustness.subject import Subject, accuracy, pixel_model
-    from cnnstudio.ml.trainer import Failed, Finished, TrainConfig, train
+    from cnnstudio.ml.robustness.subject import Subject, accuracy, pixel_model, train_fresh
+    from cnnstudio.ml.trainer import TrainConfig
 
     if fix not in BIAS_FIXES:
         raise UserError(f"Unknown fix {fix!r}: choose {', '.join(BIAS_FIXES)}.")
@@ -139,18 +138,8 @@ def train_bias(data: BiasedData, fix: str = "none", training: dict | None = None
     bundle = rebalanced(data) if fix == "rebalance" else data.bundle
     data_config = {"source": "coloured-digits", "augment": {"hue": 0.5} if fix == "augment" else {}}
     config = TrainConfig.from_dict({**BIAS_TRAINING, **(training or {})})
-    torch.manual_seed(config.seed)
-    net = build_model(spec)
-    end = None
-    for event in train(spec, bundle, config, None, control, data_config=data_config, export=False, model=net):
-        if isinstance(event, (Finished, Failed)):
-            end = event
-        yield event
-    if isinstance(end, Failed):
-        raise UserError(end.message)
-    if end is None or end.status == "cancelled":
-        raise UserError("Training was cancelled.")
-    model = pixel_model(spec, net.cpu().eval())
+    net = yield from train_fresh(spec, bundle, config, control, data_config)
+    model = pixel_model(spec, net.cpu())
     subject = Subject(model, spec, bundle, data_config, config.to_dict(), spec["name"])
     return BiasResult(fix, accuracy(model, data.bundle.val_x, data.bundle.val_y),
                       accuracy(model, data.test_x, data.test_y),

@@ -100,9 +100,8 @@ def train_subject(spec=DEFAULT_SPEC, data_config: dict | None = None, training: 
     ``augment`` (the data config's "augment" dict) trains with that augmentation: the Lab's "fix".
     """
     from cnnstudio.core.spec import load_spec
-    from cnnstudio.ml.builder import build_model
     from cnnstudio.ml.datasets import load_dataset
-    from cnnstudio.ml.trainer import Failed, Finished, TrainConfig, train
+    from cnnstudio.ml.trainer import TrainConfig
 
     spec = load_spec(spec)
     data_config = dict(data_config or DEFAULT_DATA)
@@ -113,6 +112,17 @@ def train_subject(spec=DEFAULT_SPEC, data_config: dict | None = None, training: 
     data = load_dataset(data_config).fit_to(int(inp["channels"]), int(inp["height"]), int(inp["width"]))
     spec = dict(spec)
     spec["classes"] = list(data.classes)
+    net = yield from train_fresh(spec, data, config, control, data_config)
+    return Subject(pixel_model(spec, net.cpu()), spec, data, data_config, config.to_dict(),
+                   name or f"{spec.get('name', 'network')} on {data.name}")
+
+
+def train_fresh(spec: dict, data, config, control=None, data_config: dict | None = None):
+    """Train a network built afresh from ``spec`` (seeded by the config) on ``data``, yielding the
+    trainer's events; returns the trained network in eval mode. A failed or cancelled run is a UserError."""
+    from cnnstudio.ml.builder import build_model
+    from cnnstudio.ml.trainer import Failed, Finished, train
+
     torch.manual_seed(config.seed)
     net = build_model(spec)
     end = None
@@ -124,9 +134,7 @@ def train_subject(spec=DEFAULT_SPEC, data_config: dict | None = None, training: 
         raise UserError(end.message)
     if end is None or end.status == "cancelled":
         raise UserError("Training was cancelled.")
-    net.eval()
-    return Subject(pixel_model(spec, net.cpu()), spec, data, data_config, config.to_dict(),
-                   name or f"{spec.get('name', 'network')} on {data.name}")
+    return net.eval()
 
 
 def drive(gen: Generator):

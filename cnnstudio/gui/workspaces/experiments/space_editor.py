@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.search_space import Dimension, SearchSpace
+from cnnstudio.gui.layout_check import ALLOW_HSCROLL
 
 COLUMNS = ("Dimension", "Kind", "Low", "High", "Log", "Grid", "Choices")
 TIPS = {
@@ -58,8 +59,10 @@ class SpaceEditor(QWidget):
         for i, name in enumerate(COLUMNS):
             self.table.horizontalHeaderItem(i).setToolTip(TIPS[name])
         header = self.table.horizontalHeader()
+        # every column as wide as its values (a long list of choices is never cut short); the table
+        # scrolls sideways inside itself when they do not fit, as a spreadsheet does
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.table.setProperty(ALLOW_HSCROLL, True)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setToolTip("Double-click a cell to change a range; tick Log for a log scale")
