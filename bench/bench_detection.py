@@ -14,24 +14,12 @@ The machine may be shared: the load average is printed with the numbers.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-
-def _load() -> str:
-    try:
-        return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg()) + f" on {os.cpu_count()} cores"
-    except OSError:
-        return "load average unknown"
+from _dense_bench import FITTED_PREPROCESS, live_rates, load_average, untrained_output
 
 
 def bare_loop_rate(spec: dict, data, batch: int, steps: int) -> float:
@@ -68,13 +56,11 @@ def main() -> int:
     parser.add_argument("--skip-training", action="store_true", help="only parts 2 and 3 (3 uses a 2-epoch model)")
     args = parser.parse_args()
 
-    import torch
-
     from cnnstudio.core.spec import load_spec
     from cnnstudio.ml.datasets import load_dataset
     from cnnstudio.ml.trainer import BatchEnd, EpochEnd, Finished, TrainControl, train
 
-    print(_load())
+    print(load_average())
     data = load_dataset({"source": "multishapes", "num_samples": args.images, "seed": 0})
     spec = load_spec("detector")
     tmp = Path(tempfile.mkdtemp(prefix="bench-detection-"))
@@ -98,13 +84,9 @@ def main() -> int:
                   f"{trained:6.1f} s trained, {m['images_per_second']:.0f} img/s", flush=True)
         elif isinstance(event, Finished):
             onnx_path = event.onnx_path
-    from cnnstudio.ml.builder import build_model
     from cnnstudio.ml.tasks import runtime
 
-    torch.manual_seed(0)
-    untrained = build_model({**spec, "preprocess": {"mean": [0.5] * 3, "std": [0.5] * 3}}).eval()
-    with torch.no_grad():
-        raw = untrained((data.val_x - 0.5) / 0.5)
+    raw = untrained_output(spec, data.val_x)
     untrained_map = runtime("detection").evaluate((raw,), (data.val_objects,), 5)["map50"]
     status = "PASS" if reached is not None and reached <= args.budget else "FAIL"
     print(f"1. training: best mAP@0.5 {best50:.3f}, mAP@0.5:0.95 {best:.3f}; untrained mAP@0.5 {untrained_map:.3f}; "
@@ -113,7 +95,7 @@ def main() -> int:
 
     # 2. the trainer against a bare loop, alternately (the load of a shared machine changes), best of 3 each
     steps = max(10, int(len(data.train_x) / 32))
-    fitted = {**spec, "preprocess": {"mean": [0.5] * 3, "std": [0.5] * 3}}
+    fitted = {**spec, "preprocess": FITTED_PREPROCESS}
     rates, bares = [], []
     for _ in range(3):
         rows = [e.metrics for e in train(fitted, data, {**config, "epochs": 2}, None, export=False)
@@ -125,44 +107,22 @@ def main() -> int:
           f"ratio {rate / bare:.2f} (target >= 0.95)")
 
     # 3. live detection through ONNX Runtime
-    import onnxruntime as ort
-
-    from cnnstudio.ml.preprocess import to_model_input
-    from cnnstudio.ml.video.pipeline import LivePipeline
-    from cnnstudio.ml.video.runners import OnnxRunner
+    import cv2
 
     if onnx_path is None:
         print("3. live: no model.onnx was exported")
         return 1
-    runner = OnnxRunner(onnx_path)
-    pipeline = LivePipeline(runner, roi=None, top_k=3, draw=True)
     rng = np.random.default_rng(0)
     frames = []
     for i in range(20):
         image = (data.val_x[i].numpy().transpose(1, 2, 0)[..., ::-1] * 255).astype(np.uint8)
-        import cv2
-
         big = cv2.resize(image, (640, 480), interpolation=cv2.INTER_LINEAR)
         frames.append(np.clip(big.astype(np.int16) + rng.integers(-8, 8, big.shape), 0, 255).astype(np.uint8))
-    n = 600
-    for f in frames[:5]:
-        pipeline.process(f.copy())
-    t0 = time.perf_counter()
-    found = 0
-    for i in range(n):
-        found += len(pipeline.process(frames[i % len(frames)].copy()).objects)
-    fps = n / (time.perf_counter() - t0)
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    x = to_model_input(frames[0][..., ::-1], runner.meta)
-    name = session.get_inputs()[0].name
-    t0 = time.perf_counter()
-    for _ in range(n):
-        session.run(None, {name: x})
-    bare_fps = n / (time.perf_counter() - t0)
+    fps, bare_fps, per_frame = live_rates(onnx_path, frames, 600)
     print(f"3. live detection {fps:.0f} fps at 640x480 (preprocess, ONNX Runtime, decode + NMS, drawing; "
-          f"{found / n:.1f} objects per frame) vs bare ONNX Runtime {bare_fps:.0f} fps: ratio {fps / bare_fps:.2f}; "
+          f"{per_frame:.1f} objects per frame) vs bare ONNX Runtime {bare_fps:.0f} fps: ratio {fps / bare_fps:.2f}; "
           f"target >= 200 fps: {'PASS' if fps >= 200 else 'FAIL'}")
-    print(_load())
+    print(load_average())
     return 0
 
 

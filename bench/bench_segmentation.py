@@ -13,24 +13,11 @@ The machine may be shared: the load average is printed with the numbers.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-
-def _load() -> str:
-    try:
-        return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg()) + f" on {os.cpu_count()} cores"
-    except OSError:
-        return "load average unknown"
+from _dense_bench import live_rates, load_average, untrained_output
 
 
 def main() -> int:
@@ -47,7 +34,7 @@ def main() -> int:
     from cnnstudio.ml.tasks import runtime
     from cnnstudio.ml.trainer import BatchEnd, EpochEnd, Finished, TrainControl, train
 
-    print(_load())
+    print(load_average())
     data = load_dataset({"source": "scenes", "num_samples": args.images, "seed": 0})
     spec = load_spec("segmenter")
     tmp = Path(tempfile.mkdtemp(prefix="bench-segmentation-"))
@@ -56,12 +43,7 @@ def main() -> int:
     background = torch.zeros(len(data.val_x), k, *data.val_masks.shape[1:])
     background[:, 0] = 1.0
     background_miou = task.evaluate((background,), (data.val_masks,), k)["miou"]
-    from cnnstudio.ml.builder import build_model
-
-    torch.manual_seed(0)
-    untrained = build_model({**spec, "preprocess": {"mean": [0.5] * 3, "std": [0.5] * 3}}).eval()
-    with torch.no_grad():
-        untrained_miou = task.evaluate((untrained((data.val_x - 0.5) / 0.5),), (data.val_masks,), k)["miou"]
+    untrained_miou = task.evaluate((untrained_output(spec, data.val_x),), (data.val_masks,), k)["miou"]
 
     config = {"epochs": args.epochs, "batch_size": 32, "lr": 0.01, "optimizer": "adam", "schedule": "cosine",
               "seed": 0, "device": "cpu"}
@@ -88,36 +70,16 @@ def main() -> int:
           f"training (target <= {args.budget:.0f} s): {status}")
 
     import cv2
-    import onnxruntime as ort
-
-    from cnnstudio.ml.preprocess import to_model_input
-    from cnnstudio.ml.video.pipeline import LivePipeline
-    from cnnstudio.ml.video.runners import OnnxRunner
 
     if onnx_path is None:
         print("2. live: no model.onnx was exported")
         return 1
-    runner = OnnxRunner(onnx_path)
-    pipeline = LivePipeline(runner, roi=None, top_k=3, draw=True)
     frames = [cv2.resize((data.val_x[i].numpy().transpose(1, 2, 0)[..., ::-1] * 255).astype(np.uint8), (640, 480))
               for i in range(20)]
-    n = 400
-    for f in frames[:5]:
-        pipeline.process(f.copy())
-    t0 = time.perf_counter()
-    for i in range(n):
-        pipeline.process(frames[i % len(frames)].copy())
-    fps = n / (time.perf_counter() - t0)
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    x = to_model_input(frames[0][..., ::-1], runner.meta)
-    name = session.get_inputs()[0].name
-    t0 = time.perf_counter()
-    for _ in range(n):
-        session.run(None, {name: x})
-    bare = n / (time.perf_counter() - t0)
+    fps, bare, _ = live_rates(onnx_path, frames, 400)
     print(f"2. live segmentation {fps:.0f} fps at 640x480 (preprocess, ONNX Runtime, argmax, colouring) vs bare "
           f"ONNX Runtime {bare:.0f} fps: ratio {fps / bare:.2f}")
-    print(_load())
+    print(load_average())
     return 0
 
 

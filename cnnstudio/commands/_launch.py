@@ -67,9 +67,11 @@ def emit_train(args: argparse.Namespace, overrides: dict) -> int:
 
 def emit_search(args: argparse.Namespace) -> int:
     """Print or save the search-workers script of this ``cnnstudio hpo`` command line."""
+    from cnnstudio.core.experiments import study_slug
+
     settings = ls.settings_from_args(args)
     _check_template(args.spec)
-    out = args.out or f"runs/hpo-{args.study}"
+    out = args.out or f"runs/hpo-{study_slug(args.study)}"
     argv = ["hpo", str(args.spec), *_data_flags(args),
             *_given(args, [("sampler", "--sampler"), ("pruner", "--pruner"), ("trials", "--trials"),
                            ("space", "--space"), ("metric", "--metric"), ("epochs", "--epochs"),

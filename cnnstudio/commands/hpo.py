@@ -21,12 +21,15 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cnnstudio.commands.train import add_data_flags, add_training_flags
+    from cnnstudio.core.experiments import PRUNER_NAMES, SAMPLER_NAMES
+
     parser.add_argument("spec", metavar="SPEC_OR_TEMPLATE", help="network spec file or template name")
     parser.add_argument("--data", default="digits", metavar="SOURCE",
                         help="digits, shapes, mnist, fashion-mnist, cifar10, or a folder (default: digits)")
-    parser.add_argument("--sampler", default="tpe", choices=["grid", "random", "tpe", "gp"],
+    parser.add_argument("--sampler", default="tpe", choices=SAMPLER_NAMES,
                         help="grid search, random search, or Bayesian (TPE, Gaussian process); default tpe")
-    parser.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"],
+    parser.add_argument("--pruner", default="median", choices=PRUNER_NAMES,
                         help="stop poor trials early from their per-epoch validation metric (default median)")
     parser.add_argument("--trials", type=int, default=20, help="trials the study runs in all (default 20)")
     parser.add_argument("--space", metavar="SPACE_JSON", help="search space file (cnnstudio-search-space)")
@@ -37,16 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="folder for the trials' run folders (default runs/hpo-<study>)")
     parser.add_argument("--metric", default="val_accuracy", choices=["val_accuracy", "val_loss", "val_iou"],
                         help="what the study optimizes (default val_accuracy, maximized)")
-    parser.add_argument("--epochs", type=int, help="epochs per trial (default: the training default)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the sampler and of the trials' training (default 0)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], help="compute device (default auto)")
-    parser.add_argument("--threads", type=int, help="CPU threads per trial (default 0: automatic)")
     parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
                         help="a fixed training setting of every trial, e.g. --set batch_size=64 (repeatable)")
-    parser.add_argument("--val-fraction", type=float, help="share of images held out for validation (default 0.2)")
-    parser.add_argument("--data-seed", type=int, default=0, help="seed of the train/validation split (default 0)")
-    parser.add_argument("--samples", type=int, help="number of generated images (shapes) or a subset size")
+    add_training_flags(parser, only=("epochs", "device", "threads"))  # of each trial; the rest: --set
+    add_data_flags(parser)
     parser.add_argument("--fit-classes", action="store_true",
                         help="resize the network's last layer to the data's classes")
     parser.add_argument("--export", action="store_true", help="also export model.onnx for every trial")
@@ -60,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnstudio.commands._launch import emit_search, search_worker, with_search_end
     from cnnstudio.commands._output import format_duration, print_json
     from cnnstudio.commands.train import data_config_from
+    from cnnstudio.core.experiments import study_slug
     from cnnstudio.core.search_space import default_space, load_space
     from cnnstudio.core.spec import load_spec
     from cnnstudio.ml.hpo.events import StudyDone, StudyStarted, TrialDone, TrialStarted
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     space = load_space(args.space) if args.space else default_space()
     space.check(spec)
-    out = Path(args.out) if args.out else Path("runs") / f"hpo-{_slug(args.study)}"
+    out = Path(args.out) if args.out else Path("runs") / f"hpo-{study_slug(args.study)}"
     storage = normalize_storage_url(args.storage) if args.storage else f"sqlite:///{out / 'study.optuna.db'}"
     settings = StudySettings(storage=storage, study=args.study, sampler=args.sampler, pruner=args.pruner,
                              trials=args.trials, seed=args.seed, metric=args.metric, export=args.export,
@@ -196,7 +196,3 @@ def _params_text(params: dict) -> str:
 
 def _say(args, text: str) -> None:
     print(text, file=sys.stderr if args.json else sys.stdout, flush=True)
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in str(name)).strip("-") or "study"

@@ -91,6 +91,8 @@ def _write_mask(mask, image, path, folder: str):
     if not target.parent.is_dir():
         raise UserError(f"The mask folder {target.parent} does not exist.")
     ok, data = cv2.imencode(".png", full)
+    if not ok:
+        raise UserError(f"The mask of {Path(path).name} could not be encoded as PNG.")
     atomic_write_bytes(target, data.tobytes())
     return target
 

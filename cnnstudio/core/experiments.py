@@ -27,6 +27,11 @@ PRUNER_NAMES = ("median", "hyperband", "none")
 MAX_TRIALS = 100_000
 
 
+def study_slug(study: str) -> str:
+    """The study's name as a folder name: ``runs/hpo-<slug>`` holds its trials' run folders."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in str(study)).strip("-") or "study"
+
+
 def default_experiments() -> dict:
     from cnnstudio.core.search_space import default_space
 

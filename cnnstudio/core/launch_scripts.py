@@ -112,8 +112,10 @@ def training_flags(training: dict) -> list[str]:
 
 def data_flags(data: dict) -> list[str]:
     """``--data`` and the split/subset flags of a project "data" dict (see commands/train.py)."""
+    from cnnstudio.core.data_config import FOLDER_SOURCES, SOURCE_FIELDS
+
     source = str(data.get("source") or "digits")
-    where = str(data.get("path") or "") if source in ("folder", "yolo") else source
+    where = str(data.get("path") or "") if source in FOLDER_SOURCES else source
     if not where:
         raise UserError("The data folder is not set; choose one in the Data workspace first.")
     flags = ["--data", where]
@@ -121,7 +123,8 @@ def data_flags(data: dict) -> list[str]:
         flags += ["--val-fraction", repr(float(data["val_fraction"]))]
     if data.get("seed") not in (None, 0):
         flags += ["--data-seed", str(int(data["seed"]))]
-    samples = data.get("num_samples") if source == "shapes" else data.get("max_samples")
+    generated = any(f.name == "num_samples" for f in SOURCE_FIELDS.get(source, ()))  # shapes, scenes, …
+    samples = data.get("num_samples") if generated else data.get("max_samples")
     if samples:
         flags += ["--samples", str(int(samples))]
     return flags

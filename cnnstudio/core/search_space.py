@@ -286,7 +286,7 @@ def training_dimension(name: str) -> Dimension:
         opt = train_settings.option(name)
     except KeyError:
         raise UserError(f"There is no training setting {name!r} to search.") from None
-    if not getattr(opt, "searchable", False):
+    if not opt.searchable:
         raise UserError(f"The training setting {name} cannot be searched.")
     return _dimension_from_option(opt)
 
@@ -296,7 +296,7 @@ def searchable_training_settings(task: str | None = None) -> list[str]:
     from cnnstudio.core import train_settings
 
     return [o.name for o in train_settings.OPTIONS
-            if getattr(o, "searchable", False) and (task is None or o.applies_to(task))]
+            if o.searchable and (task is None or o.applies_to(task))]
 
 
 def layer_dimension(spec: dict, layer_id: str, name: str) -> Dimension:
@@ -363,7 +363,7 @@ def space_from_keys(spec: dict, keys: Iterable[str]) -> SearchSpace:
 # --- pieces --------------------------------------------------------------------------------------------
 def _dimension_from_option(opt) -> Dimension:
     kind = opt.kind
-    search = getattr(opt, "search", None)  # the schema's default search range (or choices)
+    search = opt.search  # the schema's default search range (or choices)
     if kind == "bool":
         return Dimension("training", opt.name, "bool")
     if kind == "choice":
@@ -375,7 +375,7 @@ def _dimension_from_option(opt) -> Dimension:
         low, high = opt.minimum, opt.maximum
     if low is None or high is None:
         raise UserError(f"The training setting {opt.name} has no range to search; give one in the space.")
-    log = bool(getattr(opt, "log", False)) and low > 0
+    log = opt.log and low > 0
     if kind == "int":
         powers = _powers_of_two(int(low), int(high)) if log else None
         if powers:  # a log-scaled count between powers of two (the batch size): try the powers of two
@@ -404,14 +404,13 @@ def _training_problem(d: Dimension) -> str | None:
         opt = train_settings.option(d.name)
     except KeyError:
         return f"{d.name} is not a training setting."
-    if not getattr(opt, "searchable", False):
+    if not opt.searchable:
         return f"The training setting {d.name} cannot be searched."
     allowed = {opt.kind} | ({"choice"} if opt.kind in ("int", "float", "bool") else set())
     if d.kind not in allowed:
         return f"{d.name} is a {opt.kind} setting, not a {d.kind} one."
     if d.kind in ("float", "int"):
-        return _range_problem(d, opt.minimum, opt.maximum, getattr(opt, "exclusive_minimum", False),
-                              getattr(opt, "exclusive_maximum", False))
+        return _range_problem(d, opt.minimum, opt.maximum, opt.exclusive_minimum, opt.exclusive_maximum)
     if d.kind == "choice":
         for value in d.choices:
             try:

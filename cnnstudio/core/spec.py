@@ -17,6 +17,7 @@ from typing import Any
 from cnnstudio.core.errors import FormatError, UserError
 from cnnstudio.core.fileio import atomic_write_json
 from cnnstudio.core.formats import read_json, upgrade
+from cnnstudio.core.model_meta import INKS, POLARITIES
 from cnnstudio.core.registry import LAYER_TYPES
 from cnnstudio.core.tasks import get_task, head_keys, is_task, task_problems, unknown_task_message
 
@@ -135,9 +136,9 @@ def top_level_problems(spec: dict) -> list[str]:
                 )
         if isinstance(pre.get("std"), list) and any(v == 0 for v in pre["std"]):
             problems.append("The preprocess std must not contain 0.")
-        if pre.get("polarity", "keep") not in ("keep", "invert", "auto"):
+        if pre.get("polarity", "keep") not in POLARITIES:
             problems.append('The preprocess polarity must be "keep", "invert" or "auto".')
-        if pre.get("ink", "") not in ("light", "dark", ""):
+        if pre.get("ink", "") not in INKS:
             problems.append('The preprocess ink must be "light", "dark" or "" (unknown).')
     layers = spec.get("layers")
     if not isinstance(layers, list):

@@ -18,8 +18,7 @@ def wait_ready(app, workspace, timeout_ms: int = 15000) -> None:
     while not workspace.smoke_ready() and not deadline.hasExpired():
         app.processEvents()
         QThread.msleep(20)
-    for _ in range(5):
-        app.processEvents()
+    _settle(app, 5)
 
 
 def _settle(app, rounds: int = 6) -> None:

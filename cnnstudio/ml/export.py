@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnstudio.core.errors import UserError
+from cnnstudio.core.errors import UserError, first_line
 from cnnstudio.core.fileio import atomic_write_bytes
 from cnnstudio.core.model_meta import ModelMeta
 from cnnstudio.ml.codegen import export_torch_code, torch_source
@@ -105,7 +105,7 @@ def export_onnx(model: torch.nn.Module, spec: dict, path: str | os.PathLike, ops
         proto.producer_name = "CNN Studio"
         onnx.checker.check_model(proto)
         data = proto.SerializeToString()
-        _check_parity(model, data, (c, h, w), target.name)
+        _check_parity(model, data, target.name)
     finally:
         model.train(was_training)
     atomic_write_bytes(target, data)
@@ -117,6 +117,11 @@ def onnx_parity(model: torch.nn.Module, path: str | os.PathLike | bytes, batch: 
 
     ``path`` is an ONNX file or its bytes. A model ONNX Runtime cannot load is a UserError.
     """
+    return _parity(model, path, batch, seed)[0]
+
+
+def _parity(model: torch.nn.Module, path: str | os.PathLike | bytes, batch: int, seed: int):
+    """(largest difference, the torch outputs) of :func:`onnx_parity`."""
     import onnxruntime as ort
 
     from cnnstudio.ml.onnx_model import ort_load_error
@@ -139,7 +144,7 @@ def onnx_parity(model: torch.nn.Module, path: str | os.PathLike | bytes, batch: 
     try:
         got = session.run(None, {session.get_inputs()[0].name: x})
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        first = first_line(exc)
         raise UserError(f"ONNX Runtime cannot run {name}: {first}") from None
     expected = _torch_outputs(model, x)
     if len(expected) != len(got):
@@ -150,7 +155,7 @@ def onnx_parity(model: torch.nn.Module, path: str | os.PathLike | bytes, batch: 
             raise UserError(f"The ONNX model computes outputs of shape {list(g.shape)} where the network "
                             f"computes {list(e.shape)}.")
         worst = max(worst, float(np.max(np.abs(e - g))) if e.size else 0.0)
-    return worst
+    return worst, expected
 
 
 def _torch_outputs(model: torch.nn.Module, x: np.ndarray) -> list[np.ndarray]:
@@ -169,14 +174,13 @@ def _torch_outputs(model: torch.nn.Module, x: np.ndarray) -> list[np.ndarray]:
     return [o.detach().float().cpu().numpy() for o in out]
 
 
-def _check_parity(model: torch.nn.Module, data: bytes, shape: tuple[int, int, int], name: str) -> None:
+def _check_parity(model: torch.nn.Module, data: bytes, name: str) -> None:
     """UserError unless ONNX Runtime computes what ``model`` computes (relative to the outputs' size)."""
-    x = np.random.default_rng(0).standard_normal((2, *shape)).astype(np.float32)
-    scale = max([1.0, *(float(np.max(np.abs(o))) for o in _torch_outputs(model, x) if o.size)])
     try:
-        diff = onnx_parity(model, data, batch=2, seed=0)
+        diff, expected = _parity(model, data, batch=2, seed=0)
     except UserError as exc:
         raise UserError(f"The ONNX export of {name} is not usable ({exc}); nothing was written.") from None
+    scale = max([1.0, *(float(np.max(np.abs(o))) for o in expected if o.size)])
     if not diff <= 1e-3 * scale:  # also catches NaN
         raise UserError(f"The ONNX export of {name} does not compute what the PyTorch network computes "
                         f"(largest difference {diff:.3g}); nothing was written.")
@@ -345,7 +349,7 @@ def load_export_source(source: str | os.PathLike, seed: int = 0, checkpoint: str
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
-            first = (str(exc).strip().splitlines() or ["mismatch"])[0][:200]
+            first = first_line(exc, 200, "mismatch")
             raise UserError(f"The checkpoint {ckpt} does not fit the run's network ({first}).") from None
         return spec, model.eval(), f"weights of {ckpt.name}"
     if checkpoint:

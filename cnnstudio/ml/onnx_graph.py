@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnnstudio.core.errors import UserError
+from cnnstudio.core.errors import UserError, first_line
 
 Dim = int | str | None  # a size, a symbolic name ("batch") or unknown
 
@@ -163,7 +163,7 @@ def read_onnx_graph(path: str | Path) -> OnnxGraph:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        first = first_line(exc)
         raise UserError(f"{path.name} is not an ONNX model that can be read ({first}).") from None
     graph = model.graph
     known = {i.name for i in graph.input} | {t.name for t in graph.initializer}

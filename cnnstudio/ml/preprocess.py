@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,29 @@ def dataset_ink(x, agree: float = 0.9, sample: int = 2000) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class ImageFacts:
+    """How a dataset's stored images look: what a model trained on them needs from a natural image.
+
+    ``ink``: "light" (light ink on a dark background: scikit-learn's digits, MNIST), "dark" (dark on
+    light paper) or "" (natural photos, mixed or unknown). ``cropped_to_content``: the images were
+    size-normalised, the content's bounding box filling the frame with ``content_margin`` (a fraction
+    of the content's size) on each side. ``resize``: how the loader brought them to one size.
+    :func:`training_preprocess` turns these facts into a model's preprocessing. Kept here, beside the
+    rules that measure and read them (a DatasetBundle carries them: ``cnnstudio.ml.datasets.bundle``).
+    """
+
+    ink: str = ""
+    cropped_to_content: bool = False
+    content_margin: float = 0.0
+    resize: str = "stretch"
+
+    @classmethod
+    def measured(cls, x, **facts) -> ImageFacts:
+        """Facts with ``ink`` measured on the images ``x`` (N, C, H, W) in [0, 1] by the border rule."""
+        return cls(ink=dataset_ink(x), **facts)
+
+
 def training_preprocess(spec: dict, data) -> dict:
     """The "preprocess" dict of a model trained on ``data`` (a DatasetBundle) with ``spec``.
 
@@ -206,8 +230,6 @@ def training_preprocess(spec: dict, data) -> dict:
     gray network trained on one polarity (the image's own border decides; else ``"keep"``), and
     ``crop_to_content`` with the data's margin only when the training images were size-normalised.
     """
-    from cnnstudio.ml.datasets.bundle import ImageFacts
-
     channels = int(spec["input"]["channels"])
     given = Preprocess.from_dict(spec.get("preprocess"), channels)
     facts = getattr(data, "facts", None) or ImageFacts()

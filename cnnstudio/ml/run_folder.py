@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cnnstudio.core.errors import FormatError, UserError
+from cnnstudio.core.errors import FormatError, UserError, first_line
 from cnnstudio.core.fileio import atomic_write_bytes, atomic_write_json, atomic_write_text
 from cnnstudio.core.formats import read_json, upgrade
 
@@ -152,7 +152,7 @@ def load_checkpoint(path: str | Path, device: Any = "cpu") -> dict:
     except FileNotFoundError:
         raise UserError(f"The checkpoint {p} does not exist.") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, AttributeError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        first = first_line(exc, 160)
         raise UserError(f"The checkpoint {p} is corrupt or cannot be read ({first}).") from None
     if isinstance(payload, dict) and not isinstance(payload.get("model"), dict):
         if isinstance(payload.get("state_dict"), dict):  # another tool's checkpoint (Lightning, timm ...)

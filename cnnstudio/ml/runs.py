@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cnnstudio.core.errors import UserError
+from cnnstudio.core.errors import UserError, first_line
 from cnnstudio.ml.run_folder import (  # noqa: F401 - the run API, re-exported
     BEST_CHECKPOINT,
     LAST_CHECKPOINT,
@@ -39,7 +39,7 @@ def load_weights(model: Any, path: str | Path, what: str = "the run's network") 
     try:
         model.load_state_dict(load_checkpoint(path)["model"])
     except RuntimeError as exc:
-        first = (str(exc).strip().splitlines() or ["mismatch"])[0][:200]
+        first = first_line(exc, 200, "mismatch")
         raise UserError(f"The checkpoint {path.name} does not fit {what} ({first}).") from None
     return model
 

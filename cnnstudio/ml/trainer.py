@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from cnnstudio.core.data_fit import classes_for_data, task_problem
-from cnnstudio.core.errors import UserError
+from cnnstudio.core.errors import UserError, first_line
 from cnnstudio.core.train_settings import MAX_SEED, TrainConfig  # noqa: F401 - re-exported: the one settings schema
 from cnnstudio.ml.device import resolve_device
 from cnnstudio.ml.run_folder import (  # noqa: F401 - re-exported: the run folder's checkpoint files
@@ -139,7 +139,7 @@ def _failure_message(exc: Exception, state: dict, run_path: Path | None) -> str:
     if isinstance(exc, OSError):  # e.g. the run folder cannot be written (a file in the way, read-only, full)
         where = exc.filename or run_path or "the run folder"
         return f"Training stopped: cannot use {where} ({exc.strerror or exc})."
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+    first = first_line(exc, 300)
     return f"Training stopped with an error: {first}"
 
 
@@ -233,16 +233,16 @@ def _prepare(spec, data, config, data_config, model, state) -> _Run:
         from cnnstudio.ml.builder import build_model
 
         model = build_model(spec)
-    _check_outputs(model, data, spec)
-    model.to(device)
     task = runtime(spec.get("task"))
+    _check_outputs(model, data, task)
+    model.to(device)
     step = TrainStep(model, task, cfg, amp)
     feed = DataFeed(data, task, device, preprocess_of(spec), cfg.batch_size, _augment(data_config, spec), shard)
     state["batch_size"] = feed.batch_size
     return _Run(cfg, spec, data, data_config, device, amp, model, task, step, feed)
 
 
-def _check_outputs(model, data, spec: dict) -> None:
+def _check_outputs(model, data, task_runtime: TaskRuntime) -> None:
     """The network runs on the data's images and ends in one score per class (and the task's outputs)."""
     c, h, w = data.input_shape
     model.eval()
@@ -250,15 +250,13 @@ def _check_outputs(model, data, spec: dict) -> None:
         with torch.no_grad():
             outputs = as_outputs(model(data.train_x[:2]))
     except RuntimeError as exc:
-        first = (str(exc).strip().splitlines() or ["error"])[0][:200]
+        first = first_line(exc, 200, "error")
         raise UserError(f"The network cannot run on {c}x{h}x{w} images: {first}") from None
-    from cnnstudio.core.tasks import task_of
-
-    task = task_of(spec)
+    task = task_runtime.task
     if len(outputs) != len(task.outputs):
         raise UserError(f"The network is set to {task.name} but does not give its outputs "
                         f"({', '.join(task.outputs)}); check its head in the Designer.")
-    problem = runtime(task.name).check_outputs(outputs, data.num_classes)  # the task's rule for its outputs
+    problem = task_runtime.check_outputs(outputs, data.num_classes)  # the task's rule for its outputs
     if problem:
         raise UserError(problem)
 

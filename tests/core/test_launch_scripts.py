@@ -16,6 +16,7 @@ import pytest
 from cnnstudio.core.errors import UserError
 from cnnstudio.core.launch_scripts import (
     ClusterSettings,
+    data_flags,
     save_script,
     search_script,
     train_arguments,
@@ -56,6 +57,12 @@ def test_training_flags_come_from_the_schema_and_leave_the_machine_out():
     assert flags == ["--lr", "0.01", "--batch-size", "64", "--schedule", "step", "--mixed-precision"]
     with pytest.raises(UserError, match="[Ll]earning rate"):
         training_flags({"lr": -1})
+
+
+def test_data_flags_name_coco_folders_and_generated_image_counts():
+    assert data_flags({"source": "coco", "path": "/data/coco", "max_samples": 50}) == [
+        "--data", "/data/coco", "--samples", "50"]
+    assert data_flags({"source": "scenes", "num_samples": 300}) == ["--data", "scenes", "--samples", "300"]
 
 
 @pytest.mark.parametrize("kind", ["torchrun", "slurm"])

@@ -8,33 +8,10 @@ import torch
 import torch.nn.functional as F
 
 from cnnstudio.core.errors import UserError
+from cnnstudio.ml.preprocess import ImageFacts  # how the images look; also imported from here by the loaders
 
 # ITU-R BT.601 luma weights, the same ones OpenCV's RGB2GRAY uses
 _LUMA = (0.299, 0.587, 0.114)
-
-
-@dataclass(frozen=True)
-class ImageFacts:
-    """How a dataset's stored images look: what a model trained on them needs from a natural image.
-
-    ``ink``: "light" (light ink on a dark background: scikit-learn's digits, MNIST), "dark" (dark on
-    light paper) or "" (natural photos, mixed or unknown). ``cropped_to_content``: the images were
-    size-normalised, the content's bounding box filling the frame with ``content_margin`` (a fraction
-    of the content's size) on each side. ``resize``: how the loader brought them to one size.
-    :func:`cnnstudio.ml.preprocess.training_preprocess` turns these facts into a model's preprocessing.
-    """
-
-    ink: str = ""
-    cropped_to_content: bool = False
-    content_margin: float = 0.0
-    resize: str = "stretch"
-
-    @classmethod
-    def measured(cls, x: torch.Tensor, **facts) -> ImageFacts:
-        """Facts with ``ink`` measured on the images ``x`` (N, C, H, W) in [0, 1] by the border rule."""
-        from cnnstudio.ml.preprocess import dataset_ink
-
-        return cls(ink=dataset_ink(x), **facts)
 
 
 @dataclass(eq=False)  # tensors have no single truth value; compare fields explicitly

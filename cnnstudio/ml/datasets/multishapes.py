@@ -22,9 +22,8 @@ def _place(rng: np.random.Generator, count: int, size: int) -> list[tuple[float,
         if len(placed) == count:
             break
         half = rng.uniform(0.06, 0.13) * size  # the shape spans 12..26% of the image
-        margin = half * 1.2 + 1
-        cx, cy = rng.uniform(margin, size - margin), rng.uniform(margin, size - margin)
-        reach = half * 1.2 + 1
+        reach = half * 1.2 + 1  # the shape's half-extent with its gap: the margin to the border too
+        cx, cy = rng.uniform(reach, size - reach), rng.uniform(reach, size - reach)
         if all(abs(cx - x) > reach + r * 1.2 + 1 or abs(cy - y) > reach + r * 1.2 + 1 for x, y, r in placed):
             placed.append((cx, cy, half))
     return placed
@@ -62,13 +61,13 @@ def generate_multishapes(num_samples: int, image_size: int = 96, seed: int = 0, 
             sel = np.flatnonzero((slot == s) & (owner >= start) & (owner < start + _CHUNK))
             if not len(sel):
                 continue
-            masks = _masks(kind[sel], cx[sel], cy[sel], half[sel], size)
+            drawn = _masks(kind[sel], cx[sel], cy[sel], half[sel], size)
             idx = owner[sel]
-            images[idx] = np.where(masks[:, None], fg[sel][:, :, None, None], images[idx])
+            images[idx] = np.where(drawn[:, None], fg[sel][:, :, None, None], images[idx])
             if pixels is not None:
-                pixels[idx] = np.where(masks, kind[sel][:, None, None] + 1, pixels[idx])
+                pixels[idx] = np.where(drawn, kind[sel][:, None, None] + 1, pixels[idx])
             objects[idx, s, 0] = kind[sel]
-            objects[idx, s, 1:] = _tight_boxes(masks, size)
+            objects[idx, s, 1:] = _tight_boxes(drawn, size)
     images += rng.standard_normal((n, 1, size, size), dtype=np.float32) * np.float32(noise)
     if pixels is not None:
         return np.clip(images, 0.0, 1.0), objects, pixels

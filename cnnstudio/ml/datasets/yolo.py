@@ -142,8 +142,8 @@ def iter_load_yolo(cfg: dict):
             skipped.append((str(path), "its label file lists no objects"))
             continue
         cls, x, y, w, h = max(objects, key=lambda o: o[3] * o[4])
-        if names is not None and any(o[0] >= len(names) for o in objects):
-            bad = next(o[0] for o in objects if o[0] >= len(names))
+        bad = None if names is None else next((o[0] for o in objects if o[0] >= len(names)), None)
+        if bad is not None:
             skipped.append((str(path), f"class {bad} is not in the {len(names)} class names"))
             continue
         chosen.append((path, cls, (x, y, w, h), objects))

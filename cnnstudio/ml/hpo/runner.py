@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cnnstudio.core.errors import UserError
+from cnnstudio.core.errors import UserError, first_line
+from cnnstudio.core.experiments import MAX_TRIALS
 from cnnstudio.core.fileio import atomic_write_json
 from cnnstudio.core.search_space import SearchSpace
 from cnnstudio.ml.hpo.events import (
@@ -45,7 +46,6 @@ STUDY_ATTR = "cnnstudio"
 TRIAL_FILE = "trial.json"
 #: stop after this many trials in a row failed with the same message (a problem no parameter fixes)
 SAME_FAILURES_STOP = 3
-MAX_TRIALS = 100_000
 
 
 @dataclass
@@ -234,7 +234,7 @@ def open_study(settings: StudySettings, space: SearchSpace, spec: dict | None = 
     except ValueError as exc:  # e.g. an existing study with other directions
         raise UserError(f"The study {settings.study} cannot be used: {exc}") from None
     except Exception as exc:  # the storage failed (lost connection, locked file, ...)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        first = first_line(exc, 300)
         raise UserError(f"The study {settings.study} cannot be opened: {first}") from None
     if study.direction.name.lower() != settings.direction:
         raise UserError(f"The study {settings.study} already exists and {study.direction.name.lower()}s; "

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from cnnstudio.core.errors import UserError
+from cnnstudio.core.errors import UserError, first_line
 from cnnstudio.ml import run_folder as rf
 from cnnstudio.ml.train_events import CheckpointSaved
 
@@ -38,7 +38,7 @@ def export_model(model: torch.nn.Module, spec: dict, path: Path) -> tuple[str | 
     except UserError as exc:
         return None, f"The ONNX export failed: {exc}"
     except Exception as exc:  # an exporter problem must not lose the finished run
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        first = first_line(exc)
         return None, f"The ONNX export failed: {first}"
 
 
@@ -91,9 +91,6 @@ class RunWriter:
             message = (message + " " + problem).strip() if problem else message
         rf.write_summary(self.path, status, history, best_epoch, None, message)
         return onnx_path, message
-
-    def failed(self, message: str) -> None:
-        rf.mark_failed(self.path, message)
 
 
 def run_values(cfg: Any, data: Any, data_config: Any, device, amp: bool, feed: Any = None) -> dict:

@@ -128,10 +128,7 @@ class OnnxRunner:
         tap = self._feature_session  # read once: the GUI thread may switch it between frames
         outputs = (tap or self.model.session).run(None, {self.model.input_name: x})
         decoded = self._task.decode(dict(zip(self._outputs, outputs)))  # a tap's extra output is left out
-        features = outputs[-1][0] if tap is not None else None
-        objects = decoded.objects_of(0) if decoded.objects is not None else None
-        mask = decoded.masks[0] if decoded.masks is not None else None
-        return Inference(decoded.probabilities[0], decoded.box(0), features, objects, mask)  # type: ignore[arg-type]
+        return _inference(decoded, outputs[-1][0] if tap is not None else None)
 
 
 class TorchRunner:
@@ -184,9 +181,14 @@ class TorchRunner:
                 maps = self.model.forward_features(tensor, ids=[layer])[layer]
                 if maps.ndim == 4:
                     features = maps[0].float().cpu().numpy()
-        objects = decoded.objects_of(0) if decoded.objects is not None else None
-        mask = decoded.masks[0] if decoded.masks is not None else None
-        return Inference(decoded.probabilities[0], decoded.box(0), features, objects, mask)  # type: ignore[arg-type]
+        return _inference(decoded, features)
+
+
+def _inference(decoded, features: np.ndarray | None) -> Inference:
+    """One image's :class:`Inference` from its decoded outputs (:class:`cnnstudio.ml.tasks.Decoded`)."""
+    objects = decoded.objects_of(0) if decoded.objects is not None else None
+    mask = decoded.masks[0] if decoded.masks is not None else None
+    return Inference(decoded.probabilities[0], decoded.box(0), features, objects, mask)  # type: ignore[arg-type]
 
 
 def load_runner(path: str | Path, provider: str | None = None):

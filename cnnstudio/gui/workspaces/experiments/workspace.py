@@ -36,9 +36,10 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.core.errors import UserError
-from cnnstudio.core.experiments import normalize_experiments
+from cnnstudio.core.experiments import normalize_experiments, study_slug
 from cnnstudio.core.search_space import SearchSpace
 from cnnstudio.gui.context import AppContext
+from cnnstudio.gui.widgets.pause_button import PauseButton
 from cnnstudio.gui.workers import WorkerGroup
 from cnnstudio.gui.workspaces.base import WorkspaceBase
 from cnnstudio.gui.workspaces.experiments.plots import (
@@ -142,10 +143,12 @@ class Workspace(WorkspaceBase):
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Run the study, or resume it where it stopped (Ctrl+Return)")
         self.start_button.clicked.connect(self.start)
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setCheckable(True)
-        self.pause_button.setToolTip("Hold the running trial after its current batch; press again to go on")
-        self.pause_button.toggled.connect(self._on_pause)
+        self.pause_button = PauseButton(
+            lambda: self._control, "Hold the running trial after its current batch; press again to go on"
+        )
+        self.pause_button.paused.connect(
+            lambda: self.progress_label.setText("Paused (the running trial holds after its current batch).")
+        )
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop within the current epoch (Ctrl+.); Start resumes the study and "
                                       "repeats the unfinished trial")
@@ -334,8 +337,7 @@ class Workspace(WorkspaceBase):
         return self.section()["storage"] or self.default_storage()
 
     def out_dir(self, study: str) -> Path:
-        slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in study).strip("-") or "study"
-        return self.ctx.document.runs_root() / f"hpo-{slug}"
+        return self.ctx.document.runs_root() / f"hpo-{study_slug(study)}"
 
     def _trial_training(self, section: dict) -> dict:
         training = self.ctx.document.get("training")
@@ -416,22 +418,8 @@ class Workspace(WorkspaceBase):
         self._show_problem("")
         self.progress.setRange(0, 0)
         self.progress_label.setText(text)
-        self.pause_button.blockSignals(True)
-        self.pause_button.setChecked(False)
-        self.pause_button.setText("Pause")
-        self.pause_button.blockSignals(False)
+        self.pause_button.reset()
         self._update_buttons()
-
-    def _on_pause(self, paused: bool) -> None:
-        if self._control is None:
-            return
-        if paused:
-            self._control.pause()
-            self.pause_button.setText("Continue")
-            self.progress_label.setText("Paused (the running trial holds after its current batch).")
-        else:
-            self._control.resume()
-            self.pause_button.setText("Pause")
 
     def cancel(self) -> None:
         if self._control is not None and self._job:

@@ -52,23 +52,24 @@ class LiveDrawMode(QObject):
             self.button.setText("Drawing: click to go back to the source")
             ws.ctx.show_status("Drawing mode: draw on the pad; the model runs on it as on a camera frame.")
         elif not on and self.source is not None:
-            self.source = None
-            self.pad.hide()
-            self.button.setText("Draw a digit")
-            ws.panel.roi_check.setChecked(self._roi_was)
+            self._leave()
             if ws.source_text is not None:
                 ws.set_source(ws.source_text)  # back to the camera, video or slideshow
 
     def _other_source_chosen(self, _index: int) -> None:
         """A camera, video or folder picked while drawing: Live has switched to it; leave drawing mode."""
         if self.source is not None:
-            self.source = None
-            self.pad.hide()
-            self.ws.panel.roi_check.setChecked(self._roi_was)
-            self.button.blockSignals(True)
-            self.button.setChecked(False)
-            self.button.setText("Draw a digit")
-            self.button.blockSignals(False)
+            self._leave()
+
+    def _leave(self) -> None:
+        """Hide the pad, give the region of interest back and uncheck the toggle (without calling back)."""
+        self.source = None
+        self.pad.hide()
+        self.ws.panel.roi_check.setChecked(self._roi_was)
+        self.button.blockSignals(True)
+        self.button.setChecked(False)
+        self.button.setText("Draw a digit")
+        self.button.blockSignals(False)
 
     def _start(self) -> None:
         if self.source is not None and self.ws.session is not None:

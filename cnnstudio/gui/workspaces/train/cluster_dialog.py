@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from cnnstudio.core import launch_scripts as ls
 from cnnstudio.core.errors import UserError
+from cnnstudio.gui.theme import set_tone
 
 BUILT_IN = ("digits", "shapes", "mnist", "fashion-mnist", "cifar10")
 
@@ -120,7 +121,7 @@ class ClusterDialog(QDialog):
         self.note.setWordWrap(True)
         self.problem = QLabel("")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020;")
+        set_tone(self.problem, "error")  # readable in both themes
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)

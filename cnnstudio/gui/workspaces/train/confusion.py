@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnstudio.gui.theme import readable_on
+from cnnstudio.gui.theme import mix, readable_on
 
 #: at most this many thumbnails for one cell
 MAX_THUMBNAILS = 200
@@ -121,11 +121,7 @@ def _heat(value: float, diagonal: bool, base: QColor | None = None) -> QColor:
     if not diagonal and v > 0:
         v = min(1.0, 0.15 + v * 2.0)
         target = WRONG
-    return QColor(
-        int(base.red() + (target.red() - base.red()) * v),
-        int(base.green() + (target.green() - base.green()) * v),
-        int(base.blue() + (target.blue() - base.blue()) * v),
-    )
+    return mix(base, target, v)
 
 
 class VerticalLabel(QWidget):

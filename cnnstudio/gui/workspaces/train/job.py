@@ -41,7 +41,7 @@ def training_job(spec: dict | None, data_config: dict | None, training: dict | N
     from cnnstudio.ml.trainer import Failed
 
     try:
-        from cnnstudio.core.errors import UserError
+        from cnnstudio.core.errors import UserError, first_line
         from cnnstudio.ml.datasets import load_dataset
         from cnnstudio.ml.runs import load_run, resume_run, run_data_config
         from cnnstudio.ml.trainer import TrainConfig, train
@@ -69,7 +69,7 @@ def training_job(spec: dict | None, data_config: dict | None, training: dict | N
         else:
             yield from train(spec, bundle, config, run_dir, control, data_config=data_config)
     except Exception as exc:  # shown in the view as one sentence, never raised into Qt
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        first = first_line(exc, 300)
         yield Failed(f"Training stopped with an error: {first}", run_dir)
     finally:
         done.set()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from cnnstudio.core.numbers import human_number
 from cnnstudio.gui.context import AppContext
 from cnnstudio.gui.theme import set_tone
+from cnnstudio.gui.widgets.pause_button import PauseButton
 from cnnstudio.gui.workers import WorkerGroup
 from cnnstudio.gui.workspaces.base import WorkspaceBase
 from cnnstudio.gui.workspaces.train.cluster_dialog import open_cluster_dialog
@@ -69,19 +70,19 @@ class Workspace(WorkspaceBase):
         self.form = TrainingSettingsForm(ctx)
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train the Designer's network on the Data workspace's dataset (Ctrl+Return)")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setCheckable(True)
+        self.pause_button = PauseButton(
+            lambda: self._control, "Hold training after the current batch; press again to continue"
+        )
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip(
             "Stop after the current batch (Ctrl+.); the run can be resumed from its last epoch"
         )
-        self.pause_button.setToolTip("Hold training after the current batch; press again to continue")
         for keys, slot in (("Ctrl+Return", self.start), ("Ctrl+Enter", self.start), ("Ctrl+.", self.stop)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         self.start_button.clicked.connect(self.start)
-        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.pause_button.paused.connect(lambda: self.progress_label.setText("Paused."))
         self.stop_button.clicked.connect(self.stop)
         buttons = QHBoxLayout()
         for b in (self.start_button, self.pause_button, self.stop_button):
@@ -256,24 +257,10 @@ class Workspace(WorkspaceBase):
         self.progress.setRange(0, 0)
         self.progress_label.setText("Loading data…" if not resume else f"Resuming {self._run_dir.name}…")
         self.curves.set_history([])
-        self.pause_button.blockSignals(True)
-        self.pause_button.setChecked(False)
-        self.pause_button.setText("Pause")
-        self.pause_button.blockSignals(False)
+        self.pause_button.reset()
         self._workers.run(training_job, spec, data, training, str(run_dir), self._control, self._done, resume,
                           cancel=self._control.cancel, on_yield=self._on_event, on_finish=self._on_worker_finished)
         self._update_buttons()
-
-    def _on_pause_toggled(self, paused: bool) -> None:
-        if self._control is None:
-            return
-        if paused:
-            self._control.pause()
-            self.pause_button.setText("Continue")
-            self.progress_label.setText("Paused.")
-        else:
-            self._control.resume()
-            self.pause_button.setText("Pause")
 
     def stop(self) -> None:
         if self._control is not None:
@@ -321,10 +308,7 @@ class Workspace(WorkspaceBase):
                 self._refresh_live()
             if event.status != "cancelled":
                 self.progress.setValue(self.progress.maximum())
-            metrics = event.metrics
-            summary = ", ".join(
-                f"{k.replace('_', ' ')} {human_number(metrics[k])}" for k in ("val_accuracy", "val_loss", "val_iou", "val_map50") if k in metrics
-            )
+            summary = _metrics_summary(event.metrics)
             text = {"completed": "Finished", "early_stopped": "Stopped early", "cancelled": "Stopped"}[event.status]
             self.progress_label.setText(f"{text}. {summary}".strip())
             self.message.setText(self._stop_reason or event.message)
@@ -531,11 +515,7 @@ class Workspace(WorkspaceBase):
         else:
             self._confusion = None
             self.confusion.clear_matrix()
-        final = run.final
-        summary = ", ".join(
-            f"{k.replace('_', ' ')} {human_number(final[k])}" for k in ("val_accuracy", "val_loss", "val_iou", "val_map50")
-            if isinstance(final.get(k), (int, float))
-        )
+        summary = _metrics_summary(run.final)
         self.progress_label.setText(f"{run.name}: {run.status.replace('_', ' ')}, "
                                     f"{run.epochs_done} epochs. {summary}".strip())
         self.message.setText(str(run.summary.get("message", "")))
@@ -596,6 +576,13 @@ class Workspace(WorkspaceBase):
         self.ctx.document.replaced.disconnect(self._on_document_replaced)
         self._refresh_throttled.cancel()
         self._workers.shutdown(60)  # cancels the run through its control: the run folder says "cancelled"
+
+
+def _metrics_summary(metrics: dict) -> str:
+    """"val accuracy 0.972, val loss 0.0891, ...": the validation numbers a run finished with."""
+    return ", ".join(f"{k.replace('_', ' ')} {human_number(metrics[k])}"
+                     for k in ("val_accuracy", "val_loss", "val_iou", "val_map50")
+                     if isinstance(metrics.get(k), (int, float)))
 
 
 def _duration(seconds: float) -> str:
