@@ -47,6 +47,7 @@ def test_hpo_prints_the_trials_and_the_best(tmp_path, files, capsys):
     (["--storage", "redis://host/0"], "unknown scheme 'redis'"),
     (["--storage", "notes.txt"], "not a URL"),
     (["--set", "colour=red"], "no training setting 'colour'"),
+    (["--epochs", "0"], "number of epochs must be"),  # checked once by the schema, not failed in every trial
 ])
 def test_mistakes_exit_2_with_one_line(tmp_path, files, capsys, extra, message):
     spec, _ = files

@@ -148,7 +148,7 @@ def _training(args: argparse.Namespace) -> dict:
     for key in ("epochs", "device", "threads"):
         value = getattr(args, key)
         if value is not None:
-            training[key] = value
+            training[key] = train_settings.check(key, value)  # a bad value stops here, not in every trial
     for item in args.set:
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
