@@ -167,9 +167,17 @@ class Shard:
     def close(self) -> None:
         """Tear the process group down when this run set it up."""
         if self.owns_group:
+            import gc
+
             import torch.distributed as dist
 
             if dist.is_initialized():
+                # The DDP wrappers (their reducers hold the group and its threads) must be gone before the
+                # group is: freed later, at interpreter exit, they end the process with "terminate called
+                # without an active exception" (SIGABRT). Then leave together, so that no process tears down
+                # while a peer is still inside the last collective.
+                gc.collect()
+                dist.barrier()
                 dist.destroy_process_group()
 
 
@@ -371,14 +379,4 @@ def end_search() -> None:
         return
     if shard.writes:
         shard.broadcast(None)
-    import gc
-
-    import torch.distributed as dist
-
-    # The trials' DDP wrappers (their reducers hold the group and its threads) must be gone before the group
-    # is: freed later, at interpreter exit, they end the process with "terminate called without an active
-    # exception" (SIGABRT). Then leave together, so that no process tears down while a peer is still inside
-    # the last broadcast.
-    gc.collect()
-    dist.barrier()
     shard.close()
