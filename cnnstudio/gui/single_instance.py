@@ -72,18 +72,33 @@ class InstanceServer(QObject):
         return self._server.listen(self.name)
 
     def close(self) -> None:
+        """Stop listening and drop the connections still open (their sockets are the server's children)."""
         self._server.close()
+        for socket in list(self._buffers):
+            self._buffers.pop(socket, None)
+            socket.abort()
+            socket.deleteLater()
 
+    # The sockets' signals go to bound methods (this object is their receiver), never to lambdas that
+    # capture ``self``: such a lambda is freed while Qt destroys the socket, and if it held the last
+    # reference to this server, the server (and with it the socket's parent) was deleted inside the
+    # socket's own destructor ("shared QObject was deleted directly", then a crash).
     def _on_connection(self) -> None:
         while self._server.hasPendingConnections():
             socket = self._server.nextPendingConnection()
             self._buffers[socket] = b""
-            socket.readyRead.connect(lambda s=socket: self._read(s))
-            socket.disconnected.connect(lambda s=socket: self._forget(s))
+            socket.readyRead.connect(self._on_ready_read)
+            socket.disconnected.connect(self._on_disconnected)
 
-    def _forget(self, socket: QLocalSocket) -> None:
-        self._buffers.pop(socket, None)
-        socket.deleteLater()
+    def _on_ready_read(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket) and socket in self._buffers:
+            self._read(socket)
+
+    def _on_disconnected(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket) and self._buffers.pop(socket, None) is not None:
+            socket.deleteLater()
 
     def _read(self, socket: QLocalSocket) -> None:
         data = self._buffers.get(socket, b"") + bytes(socket.readAll().data())

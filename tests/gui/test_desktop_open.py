@@ -145,6 +145,64 @@ def test_second_launch_hands_its_file_to_the_running_app(qtbot, saved_project, t
     assert received == [[str(saved_project.resolve())]]
 
 
+_CLIENT = """
+import sys, time
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtNetwork import QLocalSocket
+app = QCoreApplication([])
+s = QLocalSocket()
+s.connectToServer(sys.argv[1])
+assert s.waitForConnected(5000)
+s.write(b'{"open": ["/x"]}' + bytes([10]))
+s.waitForBytesWritten(5000)
+reply = b""
+while bytes([10]) not in reply and s.waitForReadyRead(5000):
+    reply += bytes(s.readAll().data())
+time.sleep(0.3)  # hang up only after the server's owner has let it go
+"""
+
+_SERVER = """
+import subprocess, sys, time, uuid
+from PySide6.QtWidgets import QApplication
+from cnnstudio.gui.single_instance import InstanceServer
+
+app = QApplication([])
+
+def serve_one():
+    name = f"cnnstudio-test-{uuid.uuid4().hex[:8]}"
+    server = InstanceServer(name)
+    assert server.listen()
+    got = []
+    server.open_requested.connect(got.append)
+    client = subprocess.Popen([sys.executable, "-c", sys.argv[1], name])
+    deadline = time.monotonic() + 30
+    while not got and time.monotonic() < deadline:
+        app.processEvents()
+    client.wait(30)
+    assert got == [["/x"]], got
+    # returns with the client's connection still open: the last reference to the server goes here
+
+for _ in range(3):
+    serve_one()
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        app.processEvents()  # the late hang-up arrives here
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_a_server_let_go_with_a_connection_open_does_not_crash(tmp_path):
+    """The owner drops the server before a client hangs up. The sockets' slots used to be lambdas holding
+    the server, freed inside the socket's destructor: the server, and with it the socket's parent, was
+    deleted there ('shared QObject was deleted directly') and the process crashed on the next event."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _SERVER, _CLIENT], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=180)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-4000:]
+    assert "deleted directly" not in proc.stderr
+
+
 def test_a_stale_socket_is_taken_over(qtbot):
     name = f"cnnstudio-test-{uuid.uuid4().hex[:8]}"
     first = InstanceServer(name)
