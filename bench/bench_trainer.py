@@ -3,7 +3,8 @@
 Target: the trainer's training throughput (images/s) is at least 95% of the plain loop's. Both run in
 this process, interleaved round by round, and the median epoch of each is compared (the machine is
 shared and noisy). A second line compares whole epochs including validation and, for the trainer,
-checkpoints and metrics files (informational).
+checkpoints and metrics files (informational). The plain loop runs under the same host allocator setting
+as the trainer (``kept_freed_memory``; ``bench_host_memory.py`` measures what it is worth).
 
     .venv/bin/python bench/bench_trainer.py [--spec lenet5] [--data digits] [--batch-size 64]
                                             [--epochs 3] [--rounds 5] [--threads 1] [--device cpu]
@@ -29,6 +30,7 @@ from cnnstudio.ml.datasets import load_dataset  # noqa: E402
 from cnnstudio.ml.device import resolve_device  # noqa: E402
 from cnnstudio.ml.preprocess import normalize  # noqa: E402
 from cnnstudio.ml.trainer import EpochEnd, Finished, TrainConfig, preprocess_of, train  # noqa: E402
+from cnnstudio.ml.training.host_memory import kept_freed_memory  # noqa: E402
 
 
 def sync(device) -> None:
@@ -110,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             rates, wall = trainer_run(spec, data, config, Path(tmp) / f"run{r}")
             trainer_rates += rates[1:]
             trainer_wall.append(wall)
-            rates, wall = plain_loop(spec, data, args.batch_size, args.epochs, 0, device)
+            with kept_freed_memory():  # the host allocator setting the trainer runs under (bench_host_memory.py)
+                rates, wall = plain_loop(spec, data, args.batch_size, args.epochs, 0, device)
             plain_rates += rates[1:]
             plain_wall.append(wall)
     t, p = statistics.median(trainer_rates), statistics.median(plain_rates)

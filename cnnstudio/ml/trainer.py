@@ -57,6 +57,7 @@ from cnnstudio.ml.train_events import (  # noqa: F401 - re-exported: the trainer
 from cnnstudio.ml.training import distributed
 from cnnstudio.ml.training.evaluate import evaluate
 from cnnstudio.ml.training.feed import DataFeed
+from cnnstudio.ml.training.host_memory import kept_freed_memory
 from cnnstudio.ml.training.step import TrainStep
 from cnnstudio.ml.training.writer import RunWriter, run_values
 
@@ -114,7 +115,8 @@ def train(
     state: dict[str, Any] = {}
     threads_before = torch.get_num_threads()
     try:
-        yield from _train(spec, data, config, writer, control, resume, data_config, export, model, state)
+        with kept_freed_memory():  # each step reuses the host memory the last one freed (glibc)
+            yield from _train(spec, data, config, writer, control, resume, data_config, export, model, state)
     except (UserError, _StopRun, torch.OutOfMemoryError, OSError, RuntimeError, ValueError) as exc:
         last = writer.last_checkpoint if writer else None
         message = distributed.peer_failure(exc, state.get("shard"), last) or _failure_message(exc, state, run_path)

@@ -179,3 +179,44 @@ def test_a_search_worker_under_torchrun_trains_every_trial_with_ddp(tmp_path, ti
         assert row["state"] in ("complete", "pruned")
         config = json.loads((out / f"trial-{row['number']:04d}" / "config.json").read_text())
         assert config["distributed"]["processes"] == 2
+
+
+@pytest.mark.slow
+def test_batch_norm_statistics_of_a_two_process_run_are_the_saved_models(tmp_path, tiny_spec):
+    """DDP does not send the buffers every step (broadcast_buffers=False): what every process evaluates with,
+    and what rank 0 saves, are still the same batch norm statistics, so the run's reported validation loss is
+    the saved model's, evaluated afresh in one process."""
+    import contextlib
+
+    from cnnstudio.ml.builder import build_model
+    from cnnstudio.ml.datasets import load_dataset
+    from cnnstudio.ml.run_folder import load_checkpoint, load_run
+    from cnnstudio.ml.tasks import runtime
+    from cnnstudio.ml.trainer import TrainConfig, preprocess_of
+    from cnnstudio.ml.training.evaluate import evaluate
+    from cnnstudio.ml.training.feed import DataFeed
+
+    spec = tiny_spec("digits")
+    spec["layers"].insert(1, {"id": "bn1", "type": "batchnorm2d"})
+    path = tmp_path / "bn.json"
+    path.write_text(json.dumps(spec))
+    out = tmp_path / "ddp-bn"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "cnnstudio", "train", str(path), *FAST, "--epochs", "2", "--batch-size", "32", "--out", str(out),
+           "--json"]
+    done = subprocess.run(cmd, env=_env(), cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-12000:]
+    final = json.loads(done.stdout[done.stdout.index("{"):])["final"]
+
+    run = load_run(out)
+    model = build_model(run.spec)
+    model.load_state_dict(load_checkpoint(out / "checkpoints" / "last.pt")["model"])
+    stats = model.layers["bn1"].running_mean
+    assert float(stats.abs().sum()) > 0  # the statistics were learned, not left at their start
+    data = load_dataset({"source": "digits"}).fit_to(1, 12, 12)
+    task = runtime(run.spec["task"])
+    feed = DataFeed(data, task, torch.device("cpu"), preprocess_of(run.spec), 32)
+    cfg = TrainConfig.from_dict({"epochs": 2, "batch_size": 32})
+    ev = evaluate(model, feed, cfg, contextlib.nullcontext, data.num_classes, 256)
+    assert abs(ev["loss"] - final["val_loss"]) < 2e-6
+    assert abs(ev["accuracy"] - final["val_accuracy"]) < 1e-6  # the metrics files round to 6 places
