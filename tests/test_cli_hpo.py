@@ -48,6 +48,9 @@ def test_hpo_prints_the_trials_and_the_best(tmp_path, files, capsys):
     (["--storage", "notes.txt"], "not a URL"),
     (["--set", "colour=red"], "no training setting 'colour'"),
     (["--epochs", "0"], "number of epochs must be"),  # checked once by the schema, not failed in every trial
+    (["--seed", "-1"], "seed must be from 0"),
+    (["--seed", "3000000000"], "The seed must be from 0 to 2,147,483,647"),  # the sampler takes it, the trials not
+    (["--data", "nonsense"], "Unknown data 'nonsense': use digits, shapes, multishapes"),  # train's reading of --data
 ])
 def test_mistakes_exit_2_with_one_line(tmp_path, files, capsys, extra, message):
     spec, _ = files

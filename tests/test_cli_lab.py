@@ -28,6 +28,36 @@ def test_transfer_user_errors_are_one_line(capsys):
     assert "Name an experiment" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, message", [
+    # the training flags are the settings schema's, checked as ``cnnstudio train`` checks them
+    (["robustness", "fairness", "--epochs", "0"], "The number of epochs must be from 1"),  # used to train nothing
+    (["robustness", "bias", "--seed", "-1"], "The seed must be from 0"),
+    (["robustness", "adversarial", "--epochs", "0"], "The number of epochs must be from 1"),
+    (["transfer", "--seed", "-3"], "The seed must be from 0"),  # used to blame a data setting
+    (["transfer", "--lr", "0"], "The learning rate must be above 0"),
+    (["transfer", "--batch-size", "0"], "The batch size must be from 1"),
+    (["transfer", "--data", "shapes"], "The target data must be the digits or an image folder"),
+    (["transfer", "--data", "no/such/folder"], "The data folder no/such/folder does not exist"),
+    (["transfer", "--finetune-epochs", "-1"], "The fine-tuning epochs must be 0 (none) or more"),
+    (["transfer", "--finetune-epochs", "1", "--finetune-lr-factor", "0"], "learning-rate factor must be above 0"),
+    (["transfer", "--backbone", "resnet18", "--input-size", "4"], "must be from 16 to 512 pixels"),
+])
+def test_lab_training_flags_are_checked_before_any_work(tmp_path, capsys, argv, message):
+    assert cli_main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_lab_help_gives_each_commands_own_defaults(capsys):
+    for argv, default in ((["transfer"], "(default 12)"), (["robustness", "fairness"], "(default 15)"),
+                          (["robustness", "shifts"], "(default 6)")):
+        with pytest.raises(SystemExit):
+            cli_main([*argv, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert f"Epochs: passes over the training images {default}" in text
+
+
 def test_robustness_fairness_prints_gaps_and_writes_png(tmp_path, capsys):
     rc = cli_main(["robustness", "fairness", "--epochs", "3", "--out", str(tmp_path)])
     out = capsys.readouterr().out

@@ -20,6 +20,10 @@ DESCRIPTION = (
 )
 
 
+#: the training options with a flag of their own: how each trial trains (the rest: --set, or the search space)
+TRIAL_FLAGS = ("epochs", "device", "threads")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from cnnstudio.commands.train import add_data_flags, add_training_flags
     from cnnstudio.core.experiments import PRUNER_NAMES, SAMPLER_NAMES
@@ -44,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed of the sampler and of the trials' training (default 0)")
     parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
                         help="a fixed training setting of every trial, e.g. --set batch_size=64 (repeatable)")
-    add_training_flags(parser, only=("epochs", "device", "threads"))  # of each trial; the rest: --set
+    add_training_flags(parser, only=TRIAL_FLAGS)  # of each trial; the rest: --set
     add_data_flags(parser)
     parser.add_argument("--fit-classes", action="store_true",
                         help="resize the network's last layer to the data's classes")
@@ -58,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnstudio.commands._launch import emit_search, search_worker, with_search_end
     from cnnstudio.commands._output import format_duration, print_json
-    from cnnstudio.commands.train import data_config_from
+    from cnnstudio.commands.train import data_config_from, fit_spec_to_data
     from cnnstudio.core.experiments import study_slug
     from cnnstudio.core.search_space import default_space, load_space
     from cnnstudio.core.spec import load_spec
@@ -83,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnstudio.ml.datasets import load_dataset
 
     data = load_dataset(data_config)
-    spec = _fit_classes(spec, data, args.fit_classes)
+    spec = fit_spec_to_data(spec, data, args.fit_classes)
     if search.active and not search.writes:  # another process of the worker: trains the trials rank 0 sends
         return search.follow(data, data_config)
 
@@ -141,14 +145,12 @@ def run(args: argparse.Namespace) -> int:
 def _training(args: argparse.Namespace) -> dict:
     import json
 
+    from cnnstudio.commands.train import training_from_flags
     from cnnstudio.core import train_settings
 
     training = train_settings.defaults()
-    training["seed"] = args.seed
-    for key in ("epochs", "device", "threads"):
-        value = getattr(args, key)
-        if value is not None:
-            training[key] = train_settings.check(key, value)  # a bad value stops here, not in every trial
+    training.update(training_from_flags(args, TRIAL_FLAGS))  # a bad value stops here, not in every trial
+    training["seed"] = train_settings.check("seed", args.seed)
     for item in args.set:
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
@@ -164,13 +166,6 @@ def _training(args: argparse.Namespace) -> dict:
             value = text
         training[name] = train_settings.check(name, value)
     return training
-
-
-def _fit_classes(spec: dict, data, fit: bool) -> dict:
-    """The network-vs-data fit rules of ``cnnstudio train`` (core.data_fit): refit with --fit-classes."""
-    from cnnstudio.core.data_fit import fitted_to_data
-
-    return fitted_to_data(spec, data.task, data.classes, fit)[0]
 
 
 def _table_rows(settings, space) -> list[dict]:

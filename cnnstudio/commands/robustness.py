@@ -17,6 +17,10 @@ DESCRIPTION = (
     "into --out. Without --model, adversarial and shifts first train LeNet-5 on the digits (a few seconds)."
 )
 EXPERIMENTS = ("adversarial", "shifts", "bias", "fairness")
+#: the training options of every experiment (the settings schema's flags), and each one's default epochs
+#: (fairness: before and again with the adversary)
+TRAINING = ("epochs", "seed")
+EPOCHS = {"adversarial": {"epochs": 6}, "shifts": {"epochs": 6}, "bias": {"epochs": 6}, "fairness": {"epochs": 15}}
 
 
 def _floats(text: str) -> list[float]:
@@ -27,14 +31,14 @@ def _floats(text: str) -> list[float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from cnnstudio.commands.train import add_training_flags
+
     sub = parser.add_subparsers(dest="experiment", metavar="EXPERIMENT")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--out", default="lab", metavar="DIR", help="folder for the PNG plots and JSON (default lab)")
     common.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    common.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     model = argparse.ArgumentParser(add_help=False)
     model.add_argument("--model", metavar="RUN_DIR", help="a run folder (default: train LeNet-5 on the digits first)")
-    model.add_argument("--epochs", type=int, default=6, help="epochs when training the model here (default 6)")
     model.add_argument("--index", type=int, default=0, help="the validation image to show (default 0)")
     model.add_argument("--images", type=int, default=0, metavar="N",
                        help="measure on the first N validation images only (default 0: all)")
@@ -55,7 +59,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("bias", parents=[common], help="a spurious colour cue: accuracy drop, saliency, recovery")
     p.add_argument("--correlation", type=float, default=0.98, help="share of training images with the class colour")
     p.add_argument("--fixes", default="none,augment,rebalance", help="none, augment, rebalance (comma-separated)")
-    p.add_argument("--epochs", type=int, default=6, help="epochs (default 6)")
 
     p = sub.add_parser("fairness", parents=[common], help="adversarial debiasing: parity and equalized-odds gaps")
     p.add_argument("--adult", metavar="CSV", help="the UCI Adult adult.data file (default: a generated data set)")
@@ -64,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--objective", choices=["parity", "odds"], default="parity",
                    help="parity: adversary sees the output; odds: the output and the label")
     p.add_argument("--alpha", type=float, default=1.0, help="weight of the adversary in the update (default 1)")
-    p.add_argument("--epochs", type=int, default=15, help="epochs before and with the adversary (default 15)")
+    for experiment, p in sub.choices.items():  # --epochs (adversarial, shifts: of the model trained here) and --seed
+        add_training_flags(p, only=TRAINING, defaults=EPOCHS[experiment])
 
 
 # --- shared --------------------------------------------------------------------------------------
@@ -296,7 +300,10 @@ def _fairness(args) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnstudio.commands.train import training_from_flags
+
     experiment = getattr(args, "experiment", None)
     if experiment is None:
         raise UserError(f"Name an experiment: {', '.join(EXPERIMENTS)} (see cnnstudio robustness --help).")
+    vars(args).update(training_from_flags(args, TRAINING, EPOCHS[experiment]))  # checked by the settings schema
     return {"adversarial": _adversarial, "shifts": _shifts, "bias": _bias, "fairness": _fairness}[experiment](args)

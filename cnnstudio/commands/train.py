@@ -53,15 +53,18 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, help="number of generated images (shapes) or a subset size")
 
 
-def add_training_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None) -> None:
+def add_training_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None,
+                       defaults: dict | None = None) -> None:
     """One flag per training option that has one (train_settings.OPTIONS), or those named in ``only``;
-    unset flags stay None (the option's default applies)."""
+    unset flags stay None (the option's default applies, or this command's in ``defaults``: read the values
+    with :func:`training_from_flags`)."""
     group = parser.add_argument_group("training options")
     for opt in train_settings.OPTIONS:
         if not opt.cli or (only is not None and opt.name not in only):
             continue
         tasks = f"; {'/'.join(opt.tasks)} only" if opt.tasks else ""
-        text = f"{opt.label}: {train_settings.lower_first(opt.help)} (default {opt.default_text}{tasks})"
+        default = opt.format(defaults[opt.name]) if defaults and opt.name in defaults else opt.default_text
+        text = f"{opt.label}: {train_settings.lower_first(opt.help)} (default {default}{tasks})"
         kwargs: dict = {"dest": opt.name, "help": text.replace("%", "%%")}
         if opt.kind == "bool":
             kwargs.update(action="store_true", default=None)
@@ -72,24 +75,23 @@ def add_training_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] | 
         group.add_argument(opt.cli, **kwargs)
 
 
+def training_from_flags(args: argparse.Namespace, names: tuple[str, ...], defaults: dict | None = None) -> dict:
+    """The training options ``names`` as given on the command line, else ``defaults``' or the schema's value,
+    each checked by the settings schema: a bad value is one sentence before any work starts."""
+    values = {}
+    for name in names:
+        value = getattr(args, name, None)
+        if value is None:
+            value = (defaults or {}).get(name, train_settings.option(name).default)
+        values[name] = train_settings.check(name, value)
+    return values
+
+
 def data_config_from(source: str, args: argparse.Namespace) -> dict:
-    """The project-style "data" dict for ``--data`` and its options."""
-    from cnnstudio.core.data_config import normalize_data_config
+    """The project-style "data" dict for ``--data`` and its options (:func:`add_data_flags`)."""
+    from cnnstudio.core.data_config import data_config_from_argument, normalize_data_config
 
-    known = ("digits", "shapes", "multishapes", "scenes", "mnist", "fashion-mnist", "cifar10")
-    if source in known:
-        config: dict = {"source": source}
-    else:
-        path = Path(source)
-        if not path.exists():
-            if any(sep in source for sep in ("/", "\\")) or source.startswith((".", "~")):
-                raise UserError(f"The data folder {source} does not exist.")
-            raise UserError(f"Unknown data {source!r}: use digits, shapes, mnist, fashion-mnist, cifar10 or a folder.")
-        if not path.is_dir():
-            raise UserError(f"The data {source} is a file; give a folder of images (one sub-folder per class).")
-        from cnnstudio.core.data_config import guess_folder_source
-
-        config = {"source": guess_folder_source(path), "path": str(path)}
+    config = data_config_from_argument(source)
     if args.val_fraction is not None:
         config["val_fraction"] = args.val_fraction
     config["seed"] = args.data_seed
@@ -162,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"skipped {path}: {reason}", file=sys.stderr)
         if len(data.skipped) > 5 and _rank() == 0:
             print(f"skipped {len(data.skipped)} unreadable files in all", file=sys.stderr)
-        spec = _fit_classes(spec, data, args.fit_classes)
+        spec = fit_spec_to_data(spec, data, args.fit_classes)
         events = train(spec, data, config, run_dir, control, data_config=data_config)
 
     if _rank() != 0:  # another process of a torchrun run: rank 0 writes the run folder and prints
@@ -236,7 +238,7 @@ def _follow_quietly(events, failed_type) -> int:
     return 0
 
 
-def _fit_classes(spec: dict, data, fit: bool) -> dict:
+def fit_spec_to_data(spec: dict, data, fit: bool) -> dict:
     """``spec`` fitting the data (core.data_fit): refit its classes with ``--fit-classes``, else a clear error."""
     from cnnstudio.core.data_fit import fitted_to_data
 

@@ -32,28 +32,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--labels-per-class", type=int, default=15, help="training labels per class (default 15)")
     parser.add_argument("--freeze", default="auto",
                         help="blocks to keep fixed, comma-separated; auto (default: the convolutional body), none")
-    parser.add_argument("--epochs", type=int, default=12, help="epochs of head training (default 12)")
     parser.add_argument("--finetune-epochs", type=int, default=0,
                         help="then fine-tune every layer for this many epochs at a lower learning rate (default 0)")
     parser.add_argument("--finetune-lr-factor", type=float, default=0.1, help="fine-tuning lr = lr x this (default 0.1)")
-    parser.add_argument("--lr", type=float, default=0.002, help="learning rate (default 0.002)")
-    parser.add_argument("--batch-size", type=int, default=16, help="batch size (default 16)")
     parser.add_argument("--input-size", type=int, default=64, help="image size for torchvision backbones (default 64)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of weights, batches and the label subset")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto", help="compute device")
     parser.add_argument("--out", default="lab", metavar="DIR", help="folder for transfer.png and transfer.json (default lab)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    from cnnstudio.commands.train import add_training_flags
+
+    # --epochs: of the head training; --seed: also of the label subset
+    add_training_flags(parser, only=TRAINING, defaults=DEFAULTS)
+
+
+#: the training options of a comparison (the settings schema's flags) and this command's defaults of them
+TRAINING = ("epochs", "lr", "batch_size", "seed", "device")
+DEFAULTS = {"epochs": 12}
 
 
 def _data_config(source: str, seed: int) -> dict:
-    from cnnstudio.core.data_config import normalize_data_config
+    from cnnstudio.core.data_config import data_config_from_argument
 
-    if source == "digits":
-        return normalize_data_config({"source": "digits", "seed": seed})
-    path = Path(source)
-    if not path.is_dir():
-        raise UserError(f"The target data {source} is neither digits nor an image folder.")
-    return normalize_data_config({"source": "folder", "path": str(path), "seed": seed})
+    config = data_config_from_argument(source, {"seed": seed})
+    if config["source"] not in ("digits", "folder"):
+        raise UserError(f"The target data must be the digits or an image folder (one sub-folder per class), "
+                        f"not {source}.")
+    return config
 
 
 def _list() -> int:
@@ -99,6 +102,7 @@ def default_frozen(backbone) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from cnnstudio.commands._output import ProgressBar, format_table, print_json
+    from cnnstudio.commands.train import training_from_flags
     from cnnstudio.ml.datasets import load_dataset
     from cnnstudio.ml.robustness.chart import line_chart
     from cnnstudio.ml.trainer import BatchEnd, Started
@@ -107,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list:
         return _list()
+    config = training_from_flags(args, TRAINING, DEFAULTS)
     if args.download:
         if args.backbone == "bundled" or args.weights:
             raise UserError("--download is for a torchvision backbone without --weights (e.g. --backbone resnet18).")
@@ -118,12 +123,10 @@ def run(args: argparse.Namespace) -> int:
         frozen = []
     else:
         frozen = [b.strip() for b in args.freeze.split(",") if b.strip()]
-    data_config = _data_config(args.data, args.seed)
-    data = few_labels(load_dataset(data_config), args.labels_per_class, args.seed)
+    data_config = _data_config(args.data, config["seed"])
+    data = few_labels(load_dataset(data_config), args.labels_per_class, config["seed"])
     c, h, w = backbone.input_shape
     data = data.fit_to(c, h, w)
-    config = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
-              "device": args.device}
     gen = compare(backbone, data, config, frozen, finetune_epochs=args.finetune_epochs,
                   finetune_lr_factor=args.finetune_lr_factor, data_config=data_config)
     bar = None

@@ -32,6 +32,8 @@ SOURCES: dict[str, str] = {
 BUILTIN_SOURCES = ("digits", "shapes", "multishapes", "scenes")
 FOLDER_SOURCES = ("folder", "yolo", "coco")
 TORCHVISION_SOURCES = ("mnist", "fashion-mnist", "cifar10")
+#: the sources a command line or a launch script names (the rest are folders given by their path)
+NAMED_SOURCES = BUILTIN_SOURCES + TORCHVISION_SOURCES
 LOCALIZATION_SOURCES = ("shapes", "yolo")
 
 SHAPE_CLASSES = ("circle", "square", "triangle", "star", "cross")
@@ -231,12 +233,13 @@ def guess_folder_source(path: str | Path) -> str:
 def data_config_from_argument(text: str, base: dict | None = None) -> dict:
     """The "data" dict for a command-line ``--data`` value: a source name or a dataset folder.
 
-    ``base`` (the project's data dict, say) supplies seed, split and augmentation; a folder becomes an
-    image-folder or YOLO source. Raises UserError for text that is neither.
+    The one reading of ``--data`` for every command (train, hpo, transfer). ``base`` (the project's data
+    dict, say) supplies seed, split and augmentation; a folder becomes an image-folder, YOLO or COCO source.
+    Raises UserError for a folder that does not exist, a file, or a name that is no source.
     """
     base = dict(base or {})
     keep = {k: base[k] for k in ("seed", "val_fraction", "augment") if k in base}
-    if text in SOURCES and text not in FOLDER_SOURCES:
+    if text in NAMED_SOURCES:
         if base.get("source") == text:
             return normalize_data_config(base)
         return normalize_data_config({**source_defaults(text), **keep})
@@ -244,5 +247,8 @@ def data_config_from_argument(text: str, base: dict | None = None) -> dict:
     if path.is_dir():
         source = guess_folder_source(path)
         return normalize_data_config({**source_defaults(source), **keep, "path": str(path)})
-    names = ", ".join(s for s in SOURCES if s not in FOLDER_SOURCES)
-    raise UserError(f"--data must be one of {names} or a dataset folder; {text!r} is neither.")
+    if path.exists():
+        raise UserError(f"The data {text} is a file; give a folder of images (one sub-folder per class).")
+    if any(sep in text for sep in ("/", "\\")) or text.startswith((".", "~")):
+        raise UserError(f"The data folder {text} does not exist.")
+    raise UserError(f"Unknown data {text!r}: use {', '.join(NAMED_SOURCES)} or a dataset folder.")

@@ -51,6 +51,19 @@ def test_train_dialog_previews_and_saves_the_script(train_ws, qtbot, tmp_path):
     dialog.close()
 
 
+@pytest.mark.parametrize("source", ["multishapes", "scenes", "cifar10"])
+def test_every_named_source_reaches_the_script_by_its_name(train_ws, qtbot, source):
+    """The dialog knows the data sources the command line does (core.data_config.NAMED_SOURCES): a built-in
+    generator is not mistaken for a folder path."""
+    train_ws.cluster_button.click()
+    dialog = train_ws._cluster_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.data.setText(source)
+    assert f"--data {source}" in dialog.preview.toPlainText()
+    assert dialog._data()["source"] == source and "path" not in dialog._data()
+    dialog.close()
+
+
 @pytest.fixture
 def experiments_ws(make_workspace, ctx, tiny_spec, tmp_path):
     ctx.document.set("network", tiny_spec("digits"))

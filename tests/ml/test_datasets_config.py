@@ -85,8 +85,13 @@ def test_data_argument_of_the_command_line(tmp_path):
     (tmp_path / "train" / "labels").mkdir()
     yolo = data_config_from_argument(str(tmp_path))
     assert yolo["source"] == "yolo" and yolo["path"] == str(tmp_path)
-    with pytest.raises(UserError, match="neither"):
+    with pytest.raises(UserError, match="data folder .* does not exist"):
         data_config_from_argument(str(tmp_path / "missing"))
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(UserError, match="is a file"):
+        data_config_from_argument(str(tmp_path / "notes.txt"))
+    with pytest.raises(UserError, match="Unknown data 'nonsense': use digits, shapes.* or a dataset folder"):
+        data_config_from_argument("nonsense")
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])

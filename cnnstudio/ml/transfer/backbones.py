@@ -175,6 +175,8 @@ def _is_torchvision_name(name: str) -> bool:
 
 
 def _torchvision_backbone(name: str, weights: str | Path | None, input_size: int) -> Backbone:
+    if not 16 <= int(input_size) <= 512:  # ImageNet networks downsample 32 times: smaller inputs vanish
+        raise UserError(f"The input size of a torchvision backbone must be from 16 to 512 pixels, not {input_size}.")
     from torchvision import models
 
     model = models.get_model(name, weights=None)

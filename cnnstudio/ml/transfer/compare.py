@@ -159,6 +159,10 @@ def compare(backbone: Backbone, data, config: dict, frozen: list[str] | None = N
 
     control = control or TrainControl()
     cfg = TrainConfig.from_dict(config)
+    if finetune_epochs < 0:
+        raise UserError(f"The fine-tuning epochs must be 0 (none) or more, not {finetune_epochs}.")
+    if finetune_epochs and not (math.isfinite(finetune_lr_factor) and finetune_lr_factor > 0):
+        raise UserError(f"The fine-tuning learning-rate factor must be above 0, not {finetune_lr_factor}.")
     frozen = list(frozen or [])
     curves: dict[str, list[float]] = {"transfer": [], "scratch": []}
     status = "completed"

@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
 )
 
 from cnnstudio.core import launch_scripts as ls
+from cnnstudio.core.data_config import NAMED_SOURCES
 from cnnstudio.core.errors import UserError
 from cnnstudio.gui.theme import set_tone
-
-BUILT_IN = ("digits", "shapes", "mnist", "fashion-mnist", "cifar10")
 
 
 def _slug(text: str) -> str:
@@ -176,7 +175,7 @@ class ClusterDialog(QDialog):
     def _data(self) -> dict:
         doc_data = dict(self.ctx.document.get("data"))
         text = self.data.text().strip()
-        if text in BUILT_IN:
+        if text in NAMED_SOURCES:  # else a path on the cluster, not checked here
             data = {"source": text}
         else:
             data = {"source": "folder", "path": text}
