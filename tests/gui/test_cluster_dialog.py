@@ -51,16 +51,20 @@ def test_train_dialog_previews_and_saves_the_script(train_ws, qtbot, tmp_path):
     dialog.close()
 
 
-@pytest.mark.parametrize("source", ["multishapes", "scenes", "cifar10"])
-def test_every_named_source_reaches_the_script_by_its_name(train_ws, qtbot, source):
+@pytest.mark.parametrize("source, samples", [("multishapes", 500), ("scenes", 300), ("cifar10", None)])
+def test_every_named_source_reaches_the_script_by_its_name(train_ws, ctx, qtbot, source, samples):
     """The dialog knows the data sources the command line does (core.data_config.NAMED_SOURCES): a built-in
-    generator is not mistaken for a folder path."""
+    generator is not mistaken for a folder path, so the project's image count goes with it."""
+    from cnnstudio.core.data_config import normalize_data_config
+
+    ctx.document.set("data", normalize_data_config({"source": source, **({"num_samples": samples} if samples else {})}))
     train_ws.cluster_button.click()
     dialog = train_ws._cluster_dialog
     qtbot.waitUntil(dialog.isVisible)
     dialog.data.setText(source)
-    assert f"--data {source}" in dialog.preview.toPlainText()
-    assert dialog._data()["source"] == source and "path" not in dialog._data()
+    text = dialog.preview.toPlainText()
+    assert f"--data {source}" in text and dialog._data()["source"] == source and "path" not in dialog._data()
+    assert (f"--samples {samples}" in text) == bool(samples)
     dialog.close()
 
 
