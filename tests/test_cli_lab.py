@@ -36,7 +36,8 @@ def test_transfer_user_errors_are_one_line(capsys):
     (["transfer", "--seed", "-3"], "The seed must be from 0"),  # used to blame a data setting
     (["transfer", "--lr", "0"], "The learning rate must be above 0"),
     (["transfer", "--batch-size", "0"], "The batch size must be from 1"),
-    (["transfer", "--data", "shapes"], "The target data must be the digits or an image folder"),
+    (["transfer", "--data", "shapes"], "The data cannot be shapes here: use digits, or a dataset folder"),
+    (["transfer", "--data", "nonsense"], "Unknown data 'nonsense': use digits or a dataset folder"),
     (["transfer", "--data", "no/such/folder"], "The data folder no/such/folder does not exist"),
     (["transfer", "--finetune-epochs", "-1"], "The fine-tuning epochs must be 0 (none) or more"),
     (["transfer", "--finetune-epochs", "1", "--finetune-lr-factor", "0"], "learning-rate factor must be above 0"),
@@ -55,7 +56,7 @@ def test_lab_help_gives_each_commands_own_defaults(capsys):
         with pytest.raises(SystemExit):
             cli_main([*argv, "--help"])
         text = " ".join(capsys.readouterr().out.split())
-        assert f"Epochs: passes over the training images {default}" in text
+        assert f"passes over the training images {default}" in text and "Epochs (" in text
 
 
 def test_robustness_fairness_prints_gaps_and_writes_png(tmp_path, capsys):

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cnnstudio.core.data_config import data_help
 from cnnstudio.core.errors import UserError
 
 NAME = "hpo"
@@ -29,8 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from cnnstudio.core.experiments import PRUNER_NAMES, SAMPLER_NAMES
 
     parser.add_argument("spec", metavar="SPEC_OR_TEMPLATE", help="network spec file or template name")
-    parser.add_argument("--data", default="digits", metavar="SOURCE",
-                        help="digits, shapes, mnist, fashion-mnist, cifar10, or a folder (default: digits)")
+    parser.add_argument("--data", default="digits", metavar="SOURCE", help=data_help())
     parser.add_argument("--sampler", default="tpe", choices=SAMPLER_NAMES,
                         help="grid search, random search, or Bayesian (TPE, Gaussian process); default tpe")
     parser.add_argument("--pruner", default="median", choices=PRUNER_NAMES,

@@ -67,8 +67,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--objective", choices=["parity", "odds"], default="parity",
                    help="parity: adversary sees the output; odds: the output and the label")
     p.add_argument("--alpha", type=float, default=1.0, help="weight of the adversary in the update (default 1)")
-    for experiment, p in sub.choices.items():  # --epochs (adversarial, shifts: of the model trained here) and --seed
-        add_training_flags(p, only=TRAINING, defaults=EPOCHS[experiment])
+    notes = {"adversarial": "of the model trained here without --model", "shifts": "of the model trained here "
+             "without --model", "bias": "of each training", "fairness": "before the adversary, then again with it"}
+    for experiment, p in sub.choices.items():
+        add_training_flags(p, only=TRAINING, defaults=EPOCHS[experiment], notes={"epochs": notes[experiment]})
 
 
 # --- shared --------------------------------------------------------------------------------------

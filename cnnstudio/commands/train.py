@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from cnnstudio.core import train_settings
+from cnnstudio.core.data_config import data_help
 from cnnstudio.core.errors import UserError
 
 NAME = "train"
@@ -26,9 +27,7 @@ DEFAULTS = argparse.Namespace(**{opt.name: opt.default for opt in train_settings
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", nargs="?", metavar="SPEC_OR_TEMPLATE", help="network spec file or template name")
-    parser.add_argument("--data", default="digits", metavar="SOURCE",
-                        help="digits, shapes, multishapes, scenes, mnist, fashion-mnist, cifar10, or a folder "
-                             "(image folder, YOLO or COCO; default: digits)")
+    parser.add_argument("--data", default="digits", metavar="SOURCE", help=data_help())
     from cnnstudio.core.tasks import task_names
 
     parser.add_argument("--task", choices=task_names(),
@@ -54,17 +53,18 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_training_flags(parser: argparse.ArgumentParser, only: tuple[str, ...] | None = None,
-                       defaults: dict | None = None) -> None:
+                       defaults: dict | None = None, notes: dict | None = None) -> None:
     """One flag per training option that has one (train_settings.OPTIONS), or those named in ``only``;
     unset flags stay None (the option's default applies, or this command's in ``defaults``: read the values
-    with :func:`training_from_flags`)."""
+    with :func:`training_from_flags`). ``notes`` adds what an option means in this command to its help."""
     group = parser.add_argument_group("training options")
     for opt in train_settings.OPTIONS:
         if not opt.cli or (only is not None and opt.name not in only):
             continue
         tasks = f"; {'/'.join(opt.tasks)} only" if opt.tasks else ""
         default = opt.format(defaults[opt.name]) if defaults and opt.name in defaults else opt.default_text
-        text = f"{opt.label}: {train_settings.lower_first(opt.help)} (default {default}{tasks})"
+        note = f" ({notes[opt.name]})" if notes and opt.name in notes else ""
+        text = f"{opt.label}{note}: {train_settings.lower_first(opt.help)} (default {default}{tasks})"
         kwargs: dict = {"dest": opt.name, "help": text.replace("%", "%%")}
         if opt.kind == "bool":
             kwargs.update(action="store_true", default=None)

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from cnnstudio.core.data_config import data_help
 from cnnstudio.core.errors import UserError
 
 NAME = "transfer"
@@ -28,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--download", action="store_true",
                         help="download the torchvision backbone's pretrained weights into torch's cache (once)")
     parser.add_argument("--list", action="store_true", help="list the backbones and their blocks, then exit")
-    parser.add_argument("--data", default="digits", help="target data: digits (default) or an image folder")
+    parser.add_argument("--data", default="digits", metavar="SOURCE",
+                        help="the target data: " + data_help(("digits",), "one sub-folder per class"))
     parser.add_argument("--labels-per-class", type=int, default=15, help="training labels per class (default 15)")
     parser.add_argument("--freeze", default="auto",
                         help="blocks to keep fixed, comma-separated; auto (default: the convolutional body), none")
@@ -40,8 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     from cnnstudio.commands.train import add_training_flags
 
-    # --epochs: of the head training; --seed: also of the label subset
-    add_training_flags(parser, only=TRAINING, defaults=DEFAULTS)
+    add_training_flags(parser, only=TRAINING, defaults=DEFAULTS, notes={
+        "epochs": "of the head training; from scratch trains these plus --finetune-epochs",
+        "seed": "also picks the labelled images"})
 
 
 #: the training options of a comparison (the settings schema's flags) and this command's defaults of them
@@ -52,8 +55,8 @@ DEFAULTS = {"epochs": 12}
 def _data_config(source: str, seed: int) -> dict:
     from cnnstudio.core.data_config import data_config_from_argument
 
-    config = data_config_from_argument(source, {"seed": seed})
-    if config["source"] not in ("digits", "folder"):
+    config = data_config_from_argument(source, {"seed": seed}, names=("digits",))
+    if config["source"] not in ("digits", "folder"):  # a YOLO or COCO folder
         raise UserError(f"The target data must be the digits or an image folder (one sub-folder per class), "
                         f"not {source}.")
     return config

@@ -230,15 +230,23 @@ def guess_folder_source(path: str | Path) -> str:
     return "folder"
 
 
-def data_config_from_argument(text: str, base: dict | None = None) -> dict:
+def data_help(names: tuple[str, ...] = NAMED_SOURCES, folders: str = "image folder, YOLO or COCO") -> str:
+    """The ``--data`` help of a command that takes ``names`` and folders of the kinds ``folders``."""
+    return f"{', '.join(names)}, or a folder ({folders}; default: {names[0]})"
+
+
+def data_config_from_argument(text: str, base: dict | None = None, names: tuple[str, ...] = NAMED_SOURCES) -> dict:
     """The "data" dict for a command-line ``--data`` value: a source name or a dataset folder.
 
-    The one reading of ``--data`` for every command (train, hpo, transfer). ``base`` (the project's data
-    dict, say) supplies seed, split and augmentation; a folder becomes an image-folder, YOLO or COCO source.
-    Raises UserError for a folder that does not exist, a file, or a name that is no source.
+    The one reading of ``--data`` for every command (train, hpo, transfer); ``names`` are the named sources
+    the command takes. ``base`` (the project's data dict, say) supplies seed, split and augmentation; a folder
+    becomes an image-folder, YOLO or COCO source. Raises UserError for a folder that does not exist, a file,
+    or a name that is not one of ``names``.
     """
     base = dict(base or {})
     keep = {k: base[k] for k in ("seed", "val_fraction", "augment") if k in base}
+    if text in NAMED_SOURCES and text not in names:
+        raise UserError(f"The data cannot be {text} here: use {' or '.join(names)}, or a dataset folder.")
     if text in NAMED_SOURCES:
         if base.get("source") == text:
             return normalize_data_config(base)
@@ -251,4 +259,4 @@ def data_config_from_argument(text: str, base: dict | None = None) -> dict:
         raise UserError(f"The data {text} is a file; give a folder of images (one sub-folder per class).")
     if any(sep in text for sep in ("/", "\\")) or text.startswith((".", "~")):
         raise UserError(f"The data folder {text} does not exist.")
-    raise UserError(f"Unknown data {text!r}: use {', '.join(NAMED_SOURCES)} or a dataset folder.")
+    raise UserError(f"Unknown data {text!r}: use {', '.join(names)} or a dataset folder.")

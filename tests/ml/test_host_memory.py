@@ -20,8 +20,9 @@ from cnnstudio.ml.training.host_memory import kept_freed_memory
 glibc = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
                            reason="the setting is glibc's")
 
-# A training step in small: three 4 MiB blocks alive together, written, then freed. With glibc's defaults the
-# heap's top (12 MiB free) is trimmed after every step, so each step faults its 3,072 pages in again. The
+# A training step in small: three 24 MiB blocks alive together, written, then freed. With glibc's defaults the
+# heap's top (72 MiB free, over twice the largest block) is trimmed after every step, so each step faults its
+# 18,432 pages in again; so it is after the last run, whose trim threshold is glibc's furthest, 64 MiB. The
 # blocks come straight from malloc (ctypes): Python's own objects live in pymalloc's arenas, off the heap.
 PROBE = """
 import ctypes, json, resource
@@ -29,7 +30,8 @@ from cnnstudio.ml.training.host_memory import kept_freed_memory
 
 libc = ctypes.CDLL("libc.so.6")
 libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, [ctypes.c_size_t], [ctypes.c_void_p]
-SIZE = 4 << 20
+SIZE = 24 << 20
+STEPS = 10
 
 def faults():
     def step():
@@ -41,7 +43,7 @@ def faults():
     for _ in range(3):
         step()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(20):
+    for _ in range(STEPS):
         step()
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
@@ -62,15 +64,18 @@ def test_freed_blocks_are_reused_while_runs_train_and_given_back_after():
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
-    pages = 20 * 3 * 1024  # 20 steps of three 4 MiB blocks, in 4 KiB pages
+    pages = 10 * 3 * 24 * 256  # 10 steps of three 24 MiB blocks, in 4 KiB pages
     assert got["default"] > pages // 2  # the cost the setting removes
     assert got["on"] and got["inner_on"]
     assert got["kept"] < pages // 20
-    assert got["after"] > pages // 2  # the last run out restored the defaults: memory goes back again
+    assert got["after"] > pages // 2  # the last run out brought the trim threshold down: memory goes back again
 
 
-def test_the_environment_turns_it_off(monkeypatch):
-    monkeypatch.setenv(host_memory.ENV, "0")
+@pytest.mark.parametrize("name, value", [(host_memory.ENV, "0"), ("MALLOC_TRIM_THRESHOLD_", "1000000"),
+                                         ("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536")])
+def test_the_environment_turns_it_off(monkeypatch, name, value):
+    """CNNSTUDIO_KEEP_FREED_MEMORY=0, or the user's own malloc tuning, which is left as it is."""
+    monkeypatch.setenv(name, value)
     with kept_freed_memory() as on:
         assert not on
     assert host_memory._runs == 0

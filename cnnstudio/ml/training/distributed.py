@@ -245,14 +245,16 @@ def synchronise(run: Any, resume: bool) -> None:
     ids = [run.device.index] if run.device.type == "cuda" else None
     run.step.model = DistributedDataParallel(run.model, device_ids=ids,  # run.model stays the plain module
                                              gradient_as_bucket_view=True, **_no_buffer_sync_per_step())
+    shard.sync_buffers(run.model)  # rank 0's buffers (a resumed run's statistics) once, at the start
 
 
 def _no_buffer_sync_per_step() -> dict:
     """DDP's option not to send rank 0's buffers (batch norm running statistics) before every forward.
 
     That would be one more collective per step, and a training forward does not read them: the evaluation,
-    which does, starts with rank 0's (Shard.sync_buffers), and the checkpoints are rank 0's. The buffers are
-    still sent once when DDP wraps the model. torch 2.14 renamed ``broadcast_buffers`` ``forward_sync_buffers``.
+    which does, starts with rank 0's (Shard.sync_buffers), and the checkpoints are rank 0's. Newer torch
+    calls the option ``forward_sync_buffers`` (and still sends the buffers once when DDP wraps the model);
+    older torch calls it ``broadcast_buffers`` (and then does not), hence the explicit sync after wrapping.
     """
     import inspect
 
