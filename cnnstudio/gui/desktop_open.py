@@ -79,6 +79,10 @@ class DesktopOpener(QObject):
             used.append(window)
         return used
 
+    def open_requested_paths(self, paths: list[str]) -> None:
+        """The files a later launch handed over (:class:`InstanceServer`'s ``open_requested``)."""
+        self.open_paths([Path(p) for p in paths])
+
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent) and event.file():
             self.open_paths([Path(event.file())])  # macOS: Finder's "open with" and double-clicks
@@ -99,6 +103,7 @@ def start_desktop(window: MainWindow, files: Iterable[Path], *, listen: bool = T
         from cnnstudio.gui.single_instance import InstanceServer
 
         opener.server = InstanceServer(parent=opener)
-        opener.server.open_requested.connect(lambda paths: opener.open_paths([Path(p) for p in paths]))
+        # a bound slot, not a lambda holding the server's parent (the hazard InstanceServer's comment explains)
+        opener.server.open_requested.connect(opener.open_requested_paths)
         opener.server.listen()
     return opener

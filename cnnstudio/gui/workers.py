@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QThreadPool, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QThreadPool, QTimer
 from superqt.utils import FunctionWorker, GeneratorWorker
 
 from cnnstudio.core.errors import UserError
@@ -131,7 +131,6 @@ class WorkerGroup(QObject):
         self._requests: list[Request] = []  # started, results not all delivered yet
         self._current: dict[str, Request] = {}  # the newest request of each tag
         self._closed = False
-        self._retired: list[tuple[float, Any]] = []  # (when, worker) of finished work, let go later here
 
     # --- starting -------------------------------------------------------------------------------
     def run(self, func: Callable, *args, tag: str | None = None, on_yield: Callable[[Any], None] | None = None,
@@ -231,7 +230,7 @@ class WorkerGroup(QObject):
             request.on_error(error_sentence(exc, request.failure))
 
     def _finished(self, request: Request) -> None:
-        self._retire(request.worker)
+        _retire(request.worker)  # also when Qt deleted this group (with its view) before the work finished
         live = self._live(request)
         if request in self._requests:
             self._requests.remove(request)
@@ -240,29 +239,41 @@ class WorkerGroup(QObject):
         if live and request.on_finish is not None:
             request.on_finish()
 
-    def _retire(self, worker) -> None:
-        """Let a finished worker go on the GUI thread, never on its pool thread.
 
-        Its signals' slots hold its request, which holds the worker: a cycle the garbage collector frees
-        on whichever thread it happens to run, and the pool thread holds the last plain reference while
-        ``run`` returns. A QObject destroyed on a pool thread while the GUI thread connects a signal
-        deadlocks (the GIL against Qt's connection lock). So the slots are disconnected here (no cycle)
-        and the worker is kept a moment, then dropped by this thread.
-        """
-        import warnings
+#: (when, worker) of finished work, let go later on the GUI thread (module-wide: a group may be gone by then)
+_RETIRED: list[tuple[float, Any]] = []
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a signal without slots warns when disconnected
-            for name in ("yielded", "returned", "errored", "finished"):
-                try:
-                    getattr(worker, name).disconnect()
-                except (AttributeError, RuntimeError, TypeError):
-                    pass
-        now = time.monotonic()
-        self._retired = [(t, w) for t, w in self._retired if now - t < RETIRE_AFTER_S or not w.ended.is_set()]
-        self._retired.append((now, worker))
-        QTimer.singleShot(int(RETIRE_AFTER_S * 1000) + 100, self, self._release_retired)
 
-    def _release_retired(self) -> None:
-        now = time.monotonic()
-        self._retired = [(t, w) for t, w in self._retired if now - t < RETIRE_AFTER_S or not w.ended.is_set()]
+def _retire(worker) -> None:
+    """Let a finished worker go on the GUI thread, never on its pool thread.
+
+    Its signals' slots hold its request, which holds the worker: a cycle the garbage collector frees
+    on whichever thread it happens to run, and the pool thread holds the last plain reference while
+    ``run`` returns. A QObject destroyed on a pool thread while the GUI thread connects a signal
+    deadlocks (the GIL against Qt's connection lock). So the slots are disconnected here (no cycle)
+    and the worker is kept a moment, then dropped by this thread.
+
+    The list and its timer belong to the application, not to the group: the slots (lambdas) hold their
+    group, which Qt deletes with its view, possibly before a result it no longer delivers arrives here;
+    a timer tied to that deleted group raised "Internal C++ object (WorkerGroup) already deleted".
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a signal without slots warns when disconnected
+        for name in ("yielded", "returned", "errored", "finished"):
+            try:
+                getattr(worker, name).disconnect()
+            except (AttributeError, RuntimeError, TypeError):
+                pass
+    now = time.monotonic()
+    _RETIRED[:] = [(t, w) for t, w in _RETIRED if now - t < RETIRE_AFTER_S or not w.ended.is_set()]
+    _RETIRED.append((now, worker))
+    app = QCoreApplication.instance()
+    if app is not None:
+        QTimer.singleShot(int(RETIRE_AFTER_S * 1000) + 100, app, _release_retired)
+
+
+def _release_retired() -> None:
+    now = time.monotonic()
+    _RETIRED[:] = [(t, w) for t, w in _RETIRED if now - t < RETIRE_AFTER_S or not w.ended.is_set()]

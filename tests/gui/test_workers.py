@@ -130,3 +130,30 @@ def test_shutdown_stops_joins_and_silences_every_request(qapp, qtbot):
     assert len(delivered) == count and "late" not in delivered  # nothing reaches the view after shutdown
     assert group.run(lambda: 1) is None and group.closed
     group.deleteLater()
+
+
+def test_a_result_arriving_after_its_group_was_deleted_is_dropped_quietly(qapp, qtbot, monkeypatch):
+    """The view (and with it the group, its Qt child) is deleted before a finished request's signals are
+    served: its slots still held the deleted group and raised "Internal C++ object already deleted"."""
+    import sys
+
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool
+    from PySide6.QtWidgets import QWidget
+
+    from cnnstudio.gui.workers import WorkerGroup
+
+    hooked = []
+    monkeypatch.setattr(sys, "excepthook", lambda *info: hooked.append(info[1]))
+    view = QWidget()
+    group = WorkerGroup(view)
+    delivered = []
+    group.run(lambda: "late", on_done=delivered.append, on_finish=lambda: delivered.append("finish"))
+    assert group.wait(10)
+    assert QThreadPool.globalInstance().waitForDone(10_000)  # its signals are queued for the GUI thread now
+    view.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # before those signals
+    assert not shiboken6.isValid(group)
+    qtbot.wait(50)
+    qapp.processEvents()
+    assert delivered == [] and hooked == []

@@ -274,14 +274,25 @@ class NumberGrid(QWidget):
         editor.setText(initial if initial is not None else format_number(self._values[row, col], 6).replace("−", "-"))
         if initial is None:
             editor.selectAll()
-        editor.committed.connect(lambda: self._close_editor(commit=True))
-        editor.cancelled.connect(lambda: self._close_editor(commit=False))
+        # bound methods, not lambdas holding this grid: the editor (its child) is deleted on its own, and a
+        # lambda freed in its destructor could drop the last reference to a parentless grid, deleting the
+        # grid, and the editor again, inside the editor's destructor (a crash)
+        editor.committed.connect(self._commit_editor)
+        editor.cancelled.connect(self._cancel_editor)
         self._editor = editor
         editor.show()
         editor.setFocus()
 
     def editor(self) -> QLineEdit | None:
         return self._editor
+
+    def _commit_editor(self) -> None:
+        if self.sender() is self._editor:
+            self._close_editor(commit=True)
+
+    def _cancel_editor(self) -> None:
+        if self.sender() is self._editor:
+            self._close_editor(commit=False)
 
     def _close_editor(self, commit: bool) -> None:
         editor, self._editor = self._editor, None

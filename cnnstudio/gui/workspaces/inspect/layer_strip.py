@@ -49,11 +49,20 @@ class LayerStrip(QScrollArea):
                               + ("" if info.spatial else "\n(not a spatial map: drawn as one strip)"))
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.setMinimumWidth(max(64, button.sizeHint().width()))
-            button.clicked.connect(lambda _c=False, n=info.name: self.layer_chosen.emit(n))
+            button.clicked.connect(self._on_button_clicked)  # not a lambda holding this strip: see there
             self._group.addButton(button)
             self._row.addWidget(button)
             self._buttons[info.name] = button
         self._row.addStretch(1)
+
+    def _on_button_clicked(self) -> None:
+        # a bound method: a lambda holding this strip, freed in the destructor of a button that set_layers
+        # let go (deleteLater), could drop the last reference to a parentless strip and delete it, and the
+        # button again, inside that destructor (a crash)
+        sender = self.sender()
+        name = next((n for n, button in self._buttons.items() if button is sender), None)
+        if name is not None:
+            self.layer_chosen.emit(name)
 
     def set_current(self, name: str) -> None:
         button = self._buttons.get(name)
