@@ -17,10 +17,15 @@ DESCRIPTION = (
     "into --out. Without --model, adversarial and shifts first train LeNet-5 on the digits (a few seconds)."
 )
 EXPERIMENTS = ("adversarial", "shifts", "bias", "fairness")
-#: the training options of every experiment (the settings schema's flags), and each one's default epochs
-#: (fairness: before and again with the adversary)
+#: the training options of every experiment (the settings schema's flags)
 TRAINING = ("epochs", "seed")
-EPOCHS = {"adversarial": {"epochs": 6}, "shifts": {"epochs": 6}, "bias": {"epochs": 6}, "fairness": {"epochs": 15}}
+#: each experiment's default epochs and what they count
+EPOCHS = {
+    "adversarial": (6, "of the model trained here without --model"),
+    "shifts": (6, "of the model trained here without --model"),
+    "bias": (6, "of each training"),
+    "fairness": (15, "before the adversary, then again with it"),
+}
 
 
 def _floats(text: str) -> list[float]:
@@ -67,10 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--objective", choices=["parity", "odds"], default="parity",
                    help="parity: adversary sees the output; odds: the output and the label")
     p.add_argument("--alpha", type=float, default=1.0, help="weight of the adversary in the update (default 1)")
-    notes = {"adversarial": "of the model trained here without --model", "shifts": "of the model trained here "
-             "without --model", "bias": "of each training", "fairness": "before the adversary, then again with it"}
     for experiment, p in sub.choices.items():
-        add_training_flags(p, only=TRAINING, defaults=EPOCHS[experiment], notes={"epochs": notes[experiment]})
+        epochs, counts = EPOCHS[experiment]
+        add_training_flags(p, only=TRAINING, defaults={"epochs": epochs}, notes={"epochs": counts})
 
 
 # --- shared --------------------------------------------------------------------------------------
@@ -307,5 +311,6 @@ def run(args: argparse.Namespace) -> int:
     experiment = getattr(args, "experiment", None)
     if experiment is None:
         raise UserError(f"Name an experiment: {', '.join(EXPERIMENTS)} (see cnnstudio robustness --help).")
-    vars(args).update(training_from_flags(args, TRAINING, EPOCHS[experiment]))  # checked by the settings schema
+    # checked by the settings schema, as cnnstudio train checks them
+    vars(args).update(training_from_flags(args, TRAINING, {"epochs": EPOCHS[experiment][0]}))
     return {"adversarial": _adversarial, "shifts": _shifts, "bias": _bias, "fairness": _fairness}[experiment](args)
